@@ -1,0 +1,254 @@
+"""Key ring: key-encryption keys (KEKs) behind one provider interface, the checkpoint signing key,
+the subject-reference HMAC key, and a cache of unwrapped data keys (DEKs).
+
+Envelope encryption. Each payload is encrypted with AES-256-GCM under a DEK (one per data subject,
+or one per UTC day for records without a subject). DEKs are stored in the database only wrapped by
+a KEK, which never enters the database. Erasing a subject deletes its DEK (crypto-shredding).
+
+KeyProvider interface (how a KMS, Vault transit or an HSM plugs in)
+-------------------------------------------------------------------
+A provider wraps and unwraps 32-byte DEKs; it never sees payloads. Every call carries
+``context``: bytes naming the DEK (its key id and scope), which the provider must bind to the
+wrapped blob as associated data / encryption context so a wrapped DEK cannot be moved to another
+row. Methods are async because real providers call out over the network (loopback or site LAN).
+
+``async current_version() -> int``
+    KEK version new wraps use.
+``async wrap(dek, context) -> WrappedKey``
+    Encrypt a DEK under the current KEK version; returns (version, blob).
+``async unwrap(wrapped, context) -> bytes``
+    Decrypt; raises :class:`KeyUnavailable` if the version is retired/absent or the blob or
+    context does not authenticate.
+``async available_versions() -> tuple[int, ...]``
+    KEK versions that can still unwrap.
+``async create_version() -> int`` / ``async destroy_version(version) -> None``
+    Rotation: add a version (it becomes current) / destroy a retired one. Only called by
+    :func:`audit.rotation.rotate_kek` and :func:`audit.rotation.retire_kek` after every DEK has been
+    re-wrapped. A provider whose keys are rotated in the KMS itself may raise NotImplementedError.
+
+Mapping onto production key stores:
+
+* AWS KMS / GCP KMS / Azure Key Vault: ``wrap`` = ``Encrypt(KeyId, Plaintext=dek,
+  EncryptionContext={"audit-dek": context.hex()})``; the version is the provider's key version
+  (or an alias per version); ``unwrap`` = ``Decrypt`` with the same context.
+* HashiCorp Vault transit: ``POST transit/encrypt/<key>`` with ``plaintext=b64(dek)`` and
+  ``context=b64(context)`` (derived key) -> ``vault:v<N>:...`` (N is the version);
+  ``unwrap`` = ``transit/decrypt``; ``create_version`` = ``transit/keys/<key>/rotate``;
+  ``destroy_version`` = raise ``min_decryption_version`` past it.
+* PKCS#11 HSM: one AES-256 key object per version (label ``audit-kek-v<N>``, CKA_EXTRACTABLE
+  false); ``wrap``/``unwrap`` = ``C_Encrypt``/``C_Decrypt`` with ``CKM_AES_GCM`` and
+  ``pAAD=context``; ``destroy_version`` = ``C_DestroyObject``.
+
+Pass such a provider as ``AuditSettings.key_provider``; the embedded default is
+:class:`LocalKeyFileProvider` (``kek-v<N>.key`` files, 0600, in a 0700 directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from audit import crypto
+from audit.errors import AuditIntegrityError, KeyUnavailable
+
+_KEK_NAME = re.compile(r"^kek-v(\d+)\.key$")
+SIGNING_KEY_FILE = "checkpoint-signing.ed25519"
+SUBJECT_KEY_FILE = "subject-hmac.key"
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    version: int
+    blob: bytes = field(repr=False)
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    """Holds the key-encryption keys outside the database (see the module docstring)."""
+
+    async def current_version(self) -> int: ...
+
+    async def wrap(self, dek: bytes, context: bytes) -> WrappedKey: ...
+
+    async def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes: ...
+
+    async def available_versions(self) -> tuple[int, ...]: ...
+
+    async def create_version(self) -> int: ...
+
+    async def destroy_version(self, version: int) -> None: ...
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and restrict it to this user."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def write_secret_once(path: Path, data: bytes) -> bool:
+    """Create ``path`` (0600) holding ``data`` unless it exists; False if another writer won.
+
+    The content is written to a private temporary file first and linked into place, so a reader
+    never sees a partly written key even when several processes start at once.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_secret(path: Path, size: int) -> bytes:
+    data = path.read_bytes()
+    if len(data) != size:
+        raise KeyUnavailable(f"key file {path.name} has the wrong length")
+    return data
+
+
+def load_or_create_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret in a 0600 file, created on first use."""
+    if not path.exists():
+        ensure_private_dir(path.parent)
+        write_secret_once(path, os.urandom(size))
+    return read_secret(path, size)
+
+
+class LocalKeyFileProvider:
+    """KEK versions as ``kek-v<N>.key`` files (32 random bytes, 0600) in a private directory.
+
+    The highest version present is current. The directory is re-read when a version is missing
+    or before wrapping, so a rotation done by another process (``gateway keyring rotate``) is seen
+    without a restart.
+    """
+
+    def __init__(self, key_dir: Path) -> None:
+        self._dir = ensure_private_dir(key_dir)
+        self._keys: dict[int, bytes] = {}
+        self._scan()
+        if not self._keys:
+            write_secret_once(self._path(1), crypto.new_key())
+            self._scan()
+
+    def __repr__(self) -> str:
+        return f"LocalKeyFileProvider(versions={sorted(self._keys)})"
+
+    def _path(self, version: int) -> Path:
+        return self._dir / f"kek-v{version}.key"
+
+    def _scan(self) -> None:
+        found: dict[int, bytes] = {}
+        for entry in os.listdir(self._dir):
+            match = _KEK_NAME.match(entry)
+            if match:
+                version = int(match.group(1))
+                found[version] = self._keys.get(version) or read_secret(self._dir / entry, crypto.KEY_BYTES)
+        self._keys = found
+
+    async def current_version(self) -> int:
+        self._scan()
+        if not self._keys:
+            raise KeyUnavailable("no KEK version available")
+        return max(self._keys)
+
+    async def available_versions(self) -> tuple[int, ...]:
+        self._scan()
+        return tuple(sorted(self._keys))
+
+    async def wrap(self, dek: bytes, context: bytes) -> WrappedKey:
+        version = await self.current_version()
+        return WrappedKey(version, crypto.seal(self._keys[version], dek, context))
+
+    async def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:
+        key = self._keys.get(wrapped.version)
+        if key is None:
+            self._scan()
+            key = self._keys.get(wrapped.version)
+        if key is None:
+            raise KeyUnavailable(f"KEK version {wrapped.version} is not available")
+        try:
+            return crypto.open_sealed(key, wrapped.blob, context)
+        except AuditIntegrityError:
+            raise KeyUnavailable(
+                f"wrapped data key does not authenticate under KEK v{wrapped.version}"
+            ) from None
+
+    async def create_version(self) -> int:
+        self._scan()
+        version = max(self._keys, default=0) + 1
+        while not write_secret_once(self._path(version), crypto.new_key()):
+            version += 1
+        self._scan()
+        return version
+
+    async def destroy_version(self, version: int) -> None:
+        self._scan()
+        if version == max(self._keys, default=0):
+            raise KeyUnavailable("the current KEK version cannot be destroyed")
+        path = self._path(version)
+        if path.exists():
+            # Overwrite before unlinking (best effort: journaling file systems may keep old blocks).
+            with path.open("r+b") as handle:
+                handle.write(os.urandom(crypto.KEY_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            path.unlink()
+        self._keys.pop(version, None)
+
+
+class SubjectHasher:
+    """``subject_ref = HMAC-SHA256(subject key, subject id)``, hex. The raw id is never stored."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "SubjectHasher()"
+
+    def ref(self, subject_id: str) -> str:
+        return hmac.new(self._key, subject_id.encode(), hashlib.sha256).hexdigest()
+
+
+def dek_context(key_id: str, scope: str) -> bytes:
+    """What a wrapped DEK is bound to (associated data of the wrap)."""
+    return f"audit-dek-v1|{key_id}|{scope}".encode()
+
+
+class DekCache:
+    """Bounded LRU of unwrapped data keys by key id."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._max = max_entries
+
+    def __repr__(self) -> str:
+        return f"DekCache(entries={len(self._items)})"
+
+    def get(self, key_id: str) -> bytes | None:
+        value = self._items.get(key_id)
+        if value is not None:
+            self._items.move_to_end(key_id)
+        return value
+
+    def put(self, key_id: str, dek: bytes) -> None:
+        self._items[key_id] = dek
+        self._items.move_to_end(key_id)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+    def discard(self, key_id: str) -> None:
+        self._items.pop(key_id, None)

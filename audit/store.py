@@ -1,0 +1,852 @@
+"""The audit log: durable, group-committed appends; auditor queries; online verification.
+
+One writer task per process drains a queue of pending events and commits them in one transaction
+per batch (group commit). Inside that transaction, under a lock that serializes every appender
+across processes (PostgreSQL ``pg_advisory_xact_lock``; SQLite ``BEGIN IMMEDIATE``), it reads the
+head (max seq and its hash), assigns the next seqs, encrypts each payload with the header as
+associated data, chains the hashes and inserts. ``append`` returns only after COMMIT; any failure
+to commit surfaces as :class:`AuditUnavailable` (fail closed), within ``append_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, delete, event, func, select, text, update
+from sqlalchemy.engine import Row, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from audit import crypto
+from audit.checkpoints import append_checkpoint, read_checkpoints
+from audit.errors import AuditError, AuditIntegrityError, AuditUnavailable, KeyUnavailable
+from audit.keyring import (
+    SUBJECT_KEY_FILE,
+    DekCache,
+    KeyProvider,
+    LocalKeyFileProvider,
+    SubjectHasher,
+    WrappedKey,
+    dek_context,
+    ensure_private_dir,
+    load_or_create_secret,
+)
+from audit.migrations import migrate
+from audit.records import (
+    GENESIS_HASH,
+    AuditEvent,
+    RecordHeader,
+    RecordView,
+    StoredRecord,
+    ciphertext_digest,
+    encode_counts,
+    header_fields,
+    record_aad,
+    record_hash,
+    time_from_us,
+    to_header,
+    us_from_time,
+)
+from audit.schema import checkpoints as checkpoints_table
+from audit.schema import deks as deks_table
+from audit.schema import records as records_table
+from audit.signing import Checkpoint, CheckpointSigner
+from audit.verify import ChainVerifier, VerifyReport
+
+log = structlog.get_logger("audit.store")
+
+# Serializes appenders across every process sharing one PostgreSQL database.
+APPEND_LOCK_ID = 0x6175_6469_7461_7070
+_PAGE = 2000
+_FIELD_LIMITS = {
+    "kind": 64,
+    "tenant": 128,
+    "principal": 256,
+    "role": 256,
+    "model": 256,
+    "request_id": 128,
+    "decision": 32,
+}
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Where the log lives and how it checkpoints. ``key_provider`` replaces the local KEK files."""
+
+    url: str
+    key_dir: Path
+    checkpoint_file: Path
+    checkpoint_every: int = 100
+    checkpoint_interval_s: float = 30.0
+    batch_max: int = 256
+    append_timeout_s: float = 10.0
+    busy_timeout_ms: int = 5000
+    verify_content: bool = True  # verify() also authenticates every ciphertext with its data key
+    dek_cache_entries: int = 4096
+    key_provider: KeyProvider | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class AppendReceipt:
+    seq: int
+    hash: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Auditor query filters; all given ones must match. ``since`` inclusive, ``until`` exclusive."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    principal: str | None = None
+    role: str | None = None
+    model: str | None = None
+    kind: str | None = None
+    decision: str | None = None
+    subject_ref: str | None = None
+    request_id: str | None = None
+    tenant: str | None = None
+    newest_first: bool = False
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    items: list[RecordHeader]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ShredSummary:
+    subject_ref: str
+    records_erased: int
+    keys_deleted: int
+
+
+@dataclass
+class AuditStats:
+    """Counters of this process's writer (the group-commit test and the benchmark read them)."""
+
+    appended: int = 0
+    transactions: int = 0
+    max_batch: int = 0
+    checkpoints: int = 0
+    failed_batches: int = 0
+    external_failures: int = 0
+
+
+class InvalidCursor(AuditError, ValueError):
+    """The pagination cursor was not produced by this log."""
+
+
+@dataclass
+class _Pending:
+    values: dict[str, Any]
+    scope: str
+    plaintext: bytes = field(repr=False)
+    future: asyncio.Future[AppendReceipt] = field(repr=False)
+
+
+_STOP = object()
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _row_to_record(row: Row[Any]) -> StoredRecord:
+    m = row._mapping
+    return StoredRecord(
+        seq=m["seq"],
+        ts_us=m["ts_us"],
+        kind=m["kind"],
+        tenant=m["tenant"],
+        principal=m["principal"],
+        role=m["role"],
+        model=m["model"],
+        request_id=m["request_id"],
+        subject_ref=m["subject_ref"],
+        decision=m["decision"],
+        entity_counts=m["entity_counts"],
+        usage=m["usage"],
+        latency_us=m["latency_us"],
+        key_id=m["key_id"],
+        ciphertext=bytes(m["ciphertext"]) if m["ciphertext"] is not None else None,
+        ciphertext_hash=m["ciphertext_hash"],
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
+    )
+
+
+def _record_values(record: StoredRecord) -> dict[str, Any]:
+    return {**header_fields(record), "ciphertext": record.ciphertext, "hash": record.hash}
+
+
+def _checkpoint_from_row(row: Row[Any]) -> Checkpoint:
+    m = row._mapping
+    return Checkpoint(
+        seq=m["seq"], head_hash=m["head_hash"], ts_us=m["ts_us"], key_id=m["key_id"], signature=m["signature"]
+    )
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"a1:{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix != "a1":
+            raise ValueError
+        return int(number)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor("invalid cursor") from None
+
+
+def create_audit_engine(settings: AuditSettings) -> AsyncEngine:
+    """An engine for the log's own use: SQLite gets WAL, synchronous=FULL and a busy timeout."""
+    url = make_url(settings.url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    busy = int(settings.busy_timeout_ms)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy}")
+        cursor.close()
+
+    return engine
+
+
+async def begin_locked(conn: AsyncConnection) -> None:
+    """Start the serialized write transaction on ``conn`` (the append lock, held until commit)."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": APPEND_LOCK_ID})
+    else:
+        raise AuditError(f"unsupported database dialect {conn.dialect.name}")
+
+
+async def _read_head(conn: AsyncConnection) -> tuple[int, str, int]:
+    r = records_table.c
+    row = (await conn.execute(select(r.seq, r.hash, r.ts_us).order_by(r.seq.desc()).limit(1))).first()
+    return (0, GENESIS_HASH, 0) if row is None else (int(row[0]), str(row[1]), int(row[2]))
+
+
+class _Lru:
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+
+    def get(self, key: str) -> str | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def discard(self, key: str) -> None:
+        self._items.pop(key, None)
+
+
+class AuditLog:
+    """The encrypted, hash-chained audit log. Build with :meth:`open`; end with :meth:`close`."""
+
+    def __init__(
+        self,
+        settings: AuditSettings,
+        engine: AsyncEngine,
+        owns_engine: bool,
+        provider: KeyProvider,
+        signer: CheckpointSigner,
+        subjects: SubjectHasher,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._owns_engine = owns_engine
+        self.provider = provider
+        self.signer = signer
+        self._subjects = subjects
+        self._deks = DekCache(settings.dek_cache_entries)
+        self._scopes = _Lru(settings.dek_cache_entries)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self._dirty = False
+        self._last_checkpoint_at = time.monotonic()
+        self._last_external_seq = 0
+        self._external_lock = asyncio.Lock()
+        self.stats = AuditStats()
+
+    def __repr__(self) -> str:
+        return f"AuditLog(dialect={self.engine.dialect.name!r}, closed={self._closed})"
+
+    @classmethod
+    async def open(cls, settings: AuditSettings, engine: AsyncEngine | None = None) -> AuditLog:
+        """Migrate the tables, load or create the key ring (0600 files in a 0700 directory), start the writer.
+
+        The gateway may pass its shared engine (it keeps ownership); otherwise one is built from
+        ``settings.url`` and disposed on :meth:`close`.
+        """
+        ensure_private_dir(settings.key_dir)
+        provider = settings.key_provider or LocalKeyFileProvider(settings.key_dir)
+        signer = CheckpointSigner.load_or_create(settings.key_dir)
+        subjects = SubjectHasher(load_or_create_secret(settings.key_dir / SUBJECT_KEY_FILE))
+        owns = engine is None
+        db = engine if engine is not None else create_audit_engine(settings)
+        try:
+            await migrate(db)
+        except Exception as exc:
+            if owns:
+                await db.dispose()
+            log.error("audit.open_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot be opened") from None
+        self = cls(settings, db, owns, provider, signer, subjects)
+        external = await asyncio.to_thread(read_checkpoints, settings.checkpoint_file)
+        self._last_external_seq = max((cp.seq for cp in external.checkpoints), default=0)
+        self._writer = asyncio.get_running_loop().create_task(self._run_writer(), name="audit-writer")
+        return self
+
+    def subject_ref(self, subject_id: str) -> str:
+        """Keyed HMAC of a data-subject id: what the log stores and what auditors filter by."""
+        return self._subjects.ref(subject_id)
+
+    # ---- append -------------------------------------------------------------------------------
+
+    def _prepare(self, event: AuditEvent) -> _Pending:
+        for name, limit in _FIELD_LIMITS.items():
+            value = getattr(event, name)
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                raise AuditError(f"audit field '{name}' must be a string of at most {limit} characters")
+        try:
+            counts = encode_counts(event.entity_counts) or "{}"
+            usage = encode_counts(event.usage)
+        except TypeError:
+            raise AuditError("entity_counts and usage must map names to integers") from None
+        subject_ref = self.subject_ref(event.subject_id) if event.subject_id is not None else None
+        scope = f"s:{subject_ref}" if subject_ref else "d:" + datetime.now(UTC).strftime("%Y-%m-%d")
+        values = {
+            "kind": event.kind,
+            "tenant": event.tenant,
+            "principal": event.principal,
+            "role": event.role,
+            "model": event.model,
+            "request_id": event.request_id,
+            "subject_ref": subject_ref,
+            "decision": event.decision,
+            "entity_counts": counts,
+            "usage": usage,
+            "latency_us": round(event.latency_ms * 1000) if event.latency_ms is not None else None,
+        }
+        plaintext = crypto.encode_payload(dict(event.payload) if event.payload is not None else None)
+        return _Pending(values, scope, plaintext, asyncio.get_running_loop().create_future())
+
+    async def append(self, event: AuditEvent) -> AppendReceipt:
+        """Record ``event``; returns (seq, hash) only after the record is committed.
+
+        Raises AuditUnavailable if the store cannot commit within ``append_timeout_s``.
+        """
+        if self._closed or self._writer is None or self._writer.done():
+            raise AuditUnavailable("audit log is not running")
+        pending = self._prepare(event)
+        self._queue.put_nowait(pending)
+        try:
+            async with asyncio.timeout(self.settings.append_timeout_s):
+                return await asyncio.shield(pending.future)
+        except TimeoutError:
+            raise AuditUnavailable("audit store did not commit in time") from None
+
+    async def _run_writer(self) -> None:
+        stopping = False
+        while not stopping:
+            wait = max(0.0, self._last_checkpoint_at + self.settings.checkpoint_interval_s - time.monotonic())
+            try:
+                first = await asyncio.wait_for(self._queue.get(), timeout=wait if self._dirty else None)
+            except TimeoutError:
+                await self._safe_checkpoint()
+                continue
+            if first is _STOP:
+                break
+            batch: list[_Pending] = [first]
+            while len(batch) < self.settings.batch_max:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            await self._commit(batch)
+            if (
+                self._dirty
+                and time.monotonic() - self._last_checkpoint_at >= self.settings.checkpoint_interval_s
+            ):
+                await self._safe_checkpoint()
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            async with asyncio.timeout(self.settings.append_timeout_s):
+                receipts, checkpoint = await self._write_batch(batch)
+        except Exception as exc:
+            self.stats.failed_batches += 1
+            log.error("audit.append_failed", error=type(exc).__name__, batch=len(batch))
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(AuditUnavailable("audit store cannot write"))
+            return
+        self.stats.transactions += 1
+        self.stats.appended += len(batch)
+        self.stats.max_batch = max(self.stats.max_batch, len(batch))
+        self._dirty = True
+        for item, receipt in zip(batch, receipts, strict=True):
+            if not item.future.done():
+                item.future.set_result(receipt)
+        if checkpoint is not None:
+            self._checkpointed()
+            await self._write_external(checkpoint)
+
+    async def _dek_for_row(self, key_id: str, scope: str, kek_version: int, wrapped: bytes) -> bytes:
+        dek = self._deks.get(key_id)
+        if dek is None:
+            dek = await self.provider.unwrap(
+                WrappedKey(int(kek_version), bytes(wrapped)), dek_context(key_id, scope)
+            )
+            self._deks.put(key_id, dek)
+        return dek
+
+    async def _prefetch_deks(self, scopes: set[str]) -> dict[str, tuple[str, bytes, WrappedKey]]:
+        """Before taking the lock: unwrap known data keys, wrap new ones (KMS calls stay outside the lock)."""
+        unknown = {s for s in scopes if (k := self._scopes.get(s)) is None or self._deks.get(k) is None}
+        if not unknown:
+            return {}
+        d = deks_table.c
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(d.key_id, d.scope, d.kek_version, d.wrapped).where(d.scope.in_(sorted(unknown)))
+                )
+            ).all()
+        for key_id, scope, version, wrapped in rows:
+            await self._dek_for_row(key_id, scope, version, wrapped)
+            self._scopes.put(scope, key_id)
+            unknown.discard(scope)
+        fresh: dict[str, tuple[str, bytes, WrappedKey]] = {}
+        for scope in unknown:
+            key_id = uuid.uuid4().hex
+            dek = crypto.new_key()
+            fresh[scope] = (key_id, dek, await self.provider.wrap(dek, dek_context(key_id, scope)))
+        return fresh
+
+    async def _write_batch(self, batch: list[_Pending]) -> tuple[list[AppendReceipt], Checkpoint | None]:
+        scopes = {item.scope for item in batch}
+        fresh = await self._prefetch_deks(scopes)
+        d = deks_table.c
+        async with self.engine.connect() as conn:
+            await begin_locked(conn)
+            seq, prev_hash, prev_ts = await _read_head(conn)
+            start_seq = seq
+            # Re-read under the lock: another process may have created or shredded a key meanwhile.
+            rows = (
+                await conn.execute(
+                    select(d.key_id, d.scope, d.kek_version, d.wrapped).where(d.scope.in_(sorted(scopes)))
+                )
+            ).all()
+            keys: dict[str, tuple[str, bytes]] = {}
+            for key_id, scope, version, wrapped in rows:
+                keys[scope] = (key_id, await self._dek_for_row(key_id, scope, version, wrapped))
+            now = _now_us()
+            new_keys = []
+            for scope in scopes - keys.keys():
+                if scope in fresh:
+                    key_id, dek, wrapped_key = fresh[scope]
+                else:
+                    key_id, dek = uuid.uuid4().hex, crypto.new_key()
+                    wrapped_key = await self.provider.wrap(dek, dek_context(key_id, scope))
+                new_keys.append(
+                    {
+                        "key_id": key_id,
+                        "scope": scope,
+                        "kek_version": wrapped_key.version,
+                        "wrapped": wrapped_key.blob,
+                        "created_us": now,
+                    }
+                )
+                keys[scope] = (key_id, dek)
+            if new_keys:
+                await conn.execute(deks_table.insert(), new_keys)
+            stored: list[StoredRecord] = []
+            for item in batch:
+                seq += 1
+                prev_ts = max(now, prev_ts)
+                key_id, dek = keys[item.scope]
+                draft = StoredRecord(
+                    seq=seq,
+                    ts_us=prev_ts,
+                    key_id=key_id,
+                    ciphertext=None,
+                    ciphertext_hash="",
+                    prev_hash=prev_hash,
+                    hash="",
+                    **item.values,
+                )
+                ciphertext = crypto.seal(dek, item.plaintext, record_aad(draft))
+                draft = replace(draft, ciphertext=ciphertext, ciphertext_hash=ciphertext_digest(ciphertext))
+                record = replace(draft, hash=record_hash(draft))
+                stored.append(record)
+                prev_hash = record.hash
+            await conn.execute(records_table.insert(), [_record_values(r) for r in stored])
+            checkpoint = None
+            every = max(1, self.settings.checkpoint_every)
+            if start_seq // every != seq // every:
+                checkpoint = self.signer.checkpoint(seq, prev_hash, _now_us())
+                await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
+            await conn.commit()
+        for scope, (key_id, dek) in keys.items():
+            self._scopes.put(scope, key_id)
+            self._deks.put(key_id, dek)
+        receipts = [AppendReceipt(r.seq, r.hash, time_from_us(r.ts_us)) for r in stored]
+        return receipts, checkpoint
+
+    # ---- checkpoints --------------------------------------------------------------------------
+
+    def _checkpointed(self) -> None:
+        self._dirty = False
+        self._last_checkpoint_at = time.monotonic()
+        self.stats.checkpoints += 1
+
+    async def _safe_checkpoint(self) -> None:
+        try:
+            await self.checkpoint()
+        except AuditError as exc:
+            log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            self._last_checkpoint_at = time.monotonic()
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Sign the current head now (stored in the database and appended to the external file).
+
+        Returns None for an empty log; the existing checkpoint if the head already has one.
+        """
+        try:
+            async with self.engine.connect() as conn:
+                await begin_locked(conn)
+                seq, head_hash, _ = await _read_head(conn)
+                if seq == 0:
+                    await conn.rollback()
+                    return None
+                c = checkpoints_table.c
+                row = (await conn.execute(select(checkpoints_table).where(c.seq == seq))).first()
+                if row is not None:
+                    checkpoint = _checkpoint_from_row(row)
+                    await conn.rollback()
+                else:
+                    checkpoint = self.signer.checkpoint(seq, head_hash, _now_us())
+                    await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
+                    await conn.commit()
+        except AuditError:
+            raise
+        except Exception as exc:
+            log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot write a checkpoint") from None
+        self._checkpointed()
+        await self._write_external(checkpoint)
+        return checkpoint
+
+    async def _write_external(self, checkpoint: Checkpoint) -> None:
+        async with self._external_lock:
+            if checkpoint.seq <= self._last_external_seq:
+                return
+            try:
+                await asyncio.to_thread(append_checkpoint, self.settings.checkpoint_file, checkpoint)
+            except OSError as exc:
+                self.stats.external_failures += 1
+                log.error("audit.external_checkpoint_failed", error=type(exc).__name__, seq=checkpoint.seq)
+                return
+            self._last_external_seq = checkpoint.seq
+            self.stats.external_failures = 0
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    async def query(self, filters: RecordFilter, cursor: str | None = None, limit: int = 100) -> RecordPage:
+        """Record headers (never content) matching ``filters``, in seq order, ``limit`` per page."""
+        r = records_table.c
+        conditions = [
+            getattr(r, name) == getattr(filters, name)
+            for name in (
+                "principal",
+                "role",
+                "model",
+                "kind",
+                "decision",
+                "subject_ref",
+                "request_id",
+                "tenant",
+            )
+            if getattr(filters, name) is not None
+        ]
+        if filters.since is not None:
+            conditions.append(r.ts_us >= us_from_time(filters.since))
+        if filters.until is not None:
+            conditions.append(r.ts_us < us_from_time(filters.until))
+        if cursor:
+            after = _decode_cursor(cursor)
+            conditions.append(r.seq < after if filters.newest_first else r.seq > after)
+        limit = max(1, limit)
+        stmt = select(records_table).where(and_(True, *conditions))
+        stmt = stmt.order_by(r.seq.desc() if filters.newest_first else r.seq).limit(limit + 1)
+        rows = await self._read(stmt)
+        items = [to_header(_row_to_record(row)) for row in rows[:limit]]
+        next_cursor = _encode_cursor(items[-1].seq) if len(rows) > limit else None
+        return RecordPage(items=items, next_cursor=next_cursor)
+
+    async def _read(self, stmt: Any) -> Sequence[Row[Any]]:
+        try:
+            async with self.engine.connect() as conn:
+                return (await conn.execute(stmt)).all()
+        except Exception as exc:
+            log.error("audit.read_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot be read") from None
+
+    async def _load_dek(self, conn: AsyncConnection, key_id: str) -> bytes | None:
+        dek = self._deks.get(key_id)
+        if dek is not None:
+            return dek
+        d = deks_table.c
+        row = (
+            await conn.execute(select(d.scope, d.kek_version, d.wrapped).where(d.key_id == key_id))
+        ).first()
+        if row is None:
+            return None
+        try:
+            return await self._dek_for_row(key_id, row[0], row[1], row[2])
+        except KeyUnavailable:
+            return None
+
+    async def get(self, seq: int, with_content: bool = False) -> RecordView | None:
+        """One record by seq; with its decrypted payload when asked for and still available."""
+        rows = await self._read(select(records_table).where(records_table.c.seq == seq))
+        if not rows:
+            return None
+        record = _row_to_record(rows[0])
+        header = to_header(record)
+        if not with_content:
+            return RecordView(header=header, content_status="not_requested")
+        if record.ciphertext is None:
+            return RecordView(header=header, content_status="erased")
+        async with self.engine.connect() as conn:
+            dek = await self._load_dek(conn, record.key_id)
+        if dek is None:
+            return RecordView(header=header, content_status="key_unavailable")
+        try:
+            plaintext = crypto.open_sealed(dek, record.ciphertext, record_aad(record))
+        except AuditIntegrityError:
+            return RecordView(header=header, content_status="integrity_error")
+        return RecordView(
+            header=header,
+            content=crypto.decode_payload(plaintext),
+            content_included=True,
+            content_status="ok",
+        )
+
+    async def decrypt_records(self, records: Sequence[StoredRecord]) -> dict[int, Any]:
+        """Decrypted payloads by seq for the records whose key and ciphertext are available and intact."""
+        out: dict[int, Any] = {}
+        async with self.engine.connect() as conn:
+            for record in records:
+                if record.ciphertext is None:
+                    continue
+                dek = await self._load_dek(conn, record.key_id)
+                if dek is None:
+                    continue
+                with contextlib.suppress(AuditIntegrityError):
+                    out[record.seq] = crypto.decode_payload(
+                        crypto.open_sealed(dek, record.ciphertext, record_aad(record))
+                    )
+        return out
+
+    async def _authenticate(self, conn: AsyncConnection, records: Sequence[StoredRecord]) -> dict[int, bool]:
+        result: dict[int, bool] = {}
+        for record in records:
+            if record.ciphertext is None:
+                continue
+            dek = await self._load_dek(conn, record.key_id)
+            if dek is None:
+                continue
+            try:
+                crypto.open_sealed(dek, record.ciphertext, record_aad(record))
+                result[record.seq] = True
+            except AuditIntegrityError:
+                result[record.seq] = False
+        return result
+
+    async def verify(self) -> VerifyReport:
+        """Check the whole chain, its signed checkpoints (in the database and in the external file)
+        and, with ``verify_content``, that every ciphertext authenticates against its header.
+
+        Safe while writers run: checkpoints are read before the head, so each one is covered.
+        """
+        external = await asyncio.to_thread(read_checkpoints, self.settings.checkpoint_file)
+        try:
+            async with self.engine.connect() as conn:
+                db_checkpoints = [
+                    _checkpoint_from_row(row) for row in (await conn.execute(select(checkpoints_table))).all()
+                ]
+                head, _, _ = await _read_head(conn)
+                every = [*db_checkpoints, *external.checkpoints]
+                verifier = ChainVerifier(
+                    self.signer.verifier, checkpoint_seqs=frozenset(cp.seq for cp in every)
+                )
+                for line in external.malformed_lines:
+                    verifier.problem(f"external checkpoint file line {line} is malformed")
+                last = 0
+                r = records_table.c
+                while last < head:
+                    rows = (
+                        await conn.execute(
+                            select(records_table)
+                            .where(r.seq > last, r.seq <= head)
+                            .order_by(r.seq)
+                            .limit(_PAGE)
+                        )
+                    ).all()
+                    if not rows:
+                        break
+                    page = [_row_to_record(row) for row in rows]
+                    authentic = await self._authenticate(conn, page) if self.settings.verify_content else {}
+                    for record in page:
+                        verifier.feed(record, authentic.get(record.seq))
+                    last = page[-1].seq
+                    await conn.rollback()  # end the read transaction between pages
+        except Exception as exc:
+            log.error("audit.verify_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot be read") from None
+        report = verifier.finish(every, external=len(external.checkpoints), head_seq=head)
+        log.info("audit.verified", ok=report.ok, checked=report.checked, first_bad_seq=report.first_bad_seq)
+        return report
+
+    async def read_range(self, first_seq: int, last_seq: int) -> list[StoredRecord]:
+        """Stored rows ``first_seq..last_seq`` in order (for export)."""
+        r = records_table.c
+        rows = await self._read(
+            select(records_table).where(r.seq >= first_seq, r.seq <= last_seq).order_by(r.seq)
+        )
+        return [_row_to_record(row) for row in rows]
+
+    async def seq_range(self, since: datetime | None, until: datetime | None) -> tuple[int, int] | None:
+        """First and last seq whose time is in [since, until), or None."""
+        r = records_table.c
+        conditions = []
+        if since is not None:
+            conditions.append(r.ts_us >= us_from_time(since))
+        if until is not None:
+            conditions.append(r.ts_us < us_from_time(until))
+        rows = await self._read(select(func.min(r.seq), func.max(r.seq)).where(and_(True, *conditions)))
+        low, high = list(rows[0])
+        return None if low is None else (int(low), int(high))
+
+    async def stored_checkpoints(self) -> list[Checkpoint]:
+        rows = await self._read(select(checkpoints_table).order_by(checkpoints_table.c.seq))
+        return [_checkpoint_from_row(row) for row in rows]
+
+    async def export(
+        self, since: datetime | None, until: datetime | None, out: Path, with_content: bool = False
+    ) -> Any:
+        """Write a signed bundle of the records in [since, until) to ``out`` (see :mod:`audit.export`)."""
+        from audit.export import export_bundle
+
+        return await export_bundle(self, since, until, out, with_content=with_content)
+
+    # ---- erasure ------------------------------------------------------------------------------
+
+    async def shred_subject(self, subject_ref: str) -> ShredSummary:
+        """Crypto-shred one data subject: delete its data key and its records' ciphertext.
+
+        The records stay as tombstones (seq, time, kind, hashes), so the chain still verifies.
+        """
+        scope = f"s:{subject_ref}"
+        d, r = deks_table.c, records_table.c
+        try:
+            async with self.engine.connect() as conn:
+                await begin_locked(conn)
+                key_ids = [
+                    row[0] for row in (await conn.execute(select(d.key_id).where(d.scope == scope))).all()
+                ]
+                await conn.execute(delete(deks_table).where(d.scope == scope))
+                erased = await conn.execute(
+                    update(records_table)
+                    .where(r.subject_ref == subject_ref, r.ciphertext.is_not(None))
+                    .values(ciphertext=None)
+                )
+                await conn.commit()
+        except Exception as exc:
+            log.error("audit.shred_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot erase") from None
+        for key_id in key_ids:
+            self._deks.discard(key_id)
+        self._scopes.discard(scope)
+        log.info("audit.subject_shredded", records=erased.rowcount, keys=len(key_ids))
+        return ShredSummary(
+            subject_ref=subject_ref, records_erased=int(erased.rowcount), keys_deleted=len(key_ids)
+        )
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def healthy(self) -> bool:
+        """True when the writer runs and the store takes the append lock and reads the head."""
+        if self._closed or self._writer is None or self._writer.done() or self.stats.external_failures:
+            return False
+        try:
+            async with asyncio.timeout(max(1.0, self.settings.busy_timeout_ms / 1000)):
+                async with self.engine.connect() as conn:
+                    await begin_locked(conn)
+                    await _read_head(conn)
+                    await conn.rollback()
+        except Exception as exc:
+            log.warning("audit.unhealthy", error=type(exc).__name__)
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Drain pending appends, write a final checkpoint, release the engine if the log owns it."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None and not self._writer.done():
+            self._queue.put_nowait(_STOP)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), self.settings.append_timeout_s * 2)
+            if not self._writer.done():
+                self._writer.cancel()
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if isinstance(item, _Pending) and not item.future.done():
+                item.future.set_exception(AuditUnavailable("audit log closed"))
+        try:
+            await self.checkpoint()
+        except AuditError as exc:
+            log.error("audit.final_checkpoint_failed", error=type(exc).__name__)
+        if self._owns_engine:
+            await self.engine.dispose()

@@ -1,0 +1,113 @@
+"""Cost of the PII step: per 1,000 characters, per request, and per turn of a conversation.
+
+Usage: .venv/bin/python bench/pii_speed.py [--repeat N]
+Prints p50 milliseconds. "cold" = text never seen (cache miss); "warm" = cached text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from policies.pii.analyzer import PIIDetector
+from policies.pii.config import load_default_pii_policy
+from policies.pii.redact_body import redact_chat_body
+from tests.pii_corpus import generate
+
+PROMPT_200 = (
+    "Patient {name}, DOB 03/04/1975, seen today for diabetes follow-up. HbA1c 7.2%, on Metformin 500 mg "
+    "twice daily. Phone 212-555-{n:04d}, email j.smith{n}@example.com. Please draft a short summary letter."
+)
+NAMES = ["John Smith", "Mary Jones", "Robert Brown", "Linda Davis", "James Miller", "Susan Wilson"]
+
+
+def p50_ms(run: Callable[[int], object], repeat: int) -> float:
+    run(-1)
+    samples = []
+    for index in range(repeat):
+        started = time.perf_counter()
+        run(index)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    policy = load_default_pii_policy()
+    profile = policy.profile("clinical")
+    detector = PIIDetector(policy, cache_key=os.urandom(32), cache_entries=10000)
+    uncached = PIIDetector(policy, cache_key=os.urandom(32), cache_entries=0)
+
+    def prompt(index: int) -> str:
+        return PROMPT_200.format(name=NAMES[index % len(NAMES)], n=index % 10000 + 10000 * (index < 0))
+
+    print(f"prompt length: {len(prompt(0))} characters")
+    cold = p50_ms(lambda i: redact_chat_body(_chat(prompt(i + 100_000)), detector, profile), args.repeat)
+    warm = p50_ms(lambda i: redact_chat_body(_chat(prompt(7)), detector, profile), args.repeat)
+    print(f"request PII step, 200-char prompt, cold (new text): p50 {cold:.2f} ms")
+    print(f"request PII step, 200-char prompt, warm (cached):   p50 {warm:.2f} ms")
+
+    corpus = generate(400, seed=99)
+    by_kind: dict[str, list[str]] = {}
+    for sample in corpus:
+        by_kind.setdefault(sample.kind, []).append(sample.text)
+    for kind, texts in sorted(by_kind.items()):
+        chars = sum(len(t) for t in texts)
+        started = time.perf_counter()
+        for text in texts:
+            uncached.detect(text)
+        elapsed = (time.perf_counter() - started) * 1000
+        print(f"detect, {kind:>5} text: {elapsed / chars * 1000:.2f} ms per 1,000 characters (cold)")
+    started = time.perf_counter()
+    patterns_chars = 0
+    for sample in corpus:
+        detector.detect_patterns_only(sample.text)
+        patterns_chars += len(sample.text)
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"detect_patterns_only: {elapsed / patterns_chars * 1000:.2f} ms per 1,000 characters")
+
+    rng = random.Random(5)
+    turns = []
+    for index in range(20):
+        turns.append({"role": "user", "content": prompt(rng.randrange(10_000)) + f" Turn {index}."})
+        answer = f"Summary {index}: [PERSON_1] is stable; continue therapy."
+        turns.append({"role": "assistant", "content": answer})
+    print("20-turn conversation (turn k sends 2k-1 messages), p50 over repeats:")
+    print(f"{'turn':>5}{'with cache':>12}{'no cache':>10}{'new text alone':>16}")
+    repeat = max(5, args.repeat // 20)
+    for turn in (1, 5, 10, 20):
+        body = {"messages": turns[: 2 * turn - 1]}
+
+        def with_cache(i: int, body: dict = body) -> None:
+            # History is cached from earlier turns; the newest message is new text.
+            last = dict(body["messages"][-1], content=body["messages"][-1]["content"] + f" v{i}")
+            redact_chat_body({"messages": [*body["messages"][:-1], last]}, detector, profile)
+
+        def without_cache(i: int, body: dict = body) -> None:
+            redact_chat_body(body, uncached, profile)
+
+        def new_alone(i: int, body: dict = body) -> None:
+            last = dict(body["messages"][-1], content=body["messages"][-1]["content"] + f" w{i}")
+            redact_chat_body({"messages": [last]}, detector, profile)
+
+        print(
+            f"{turn:>5}{p50_ms(with_cache, repeat):>11.2f}ms{p50_ms(without_cache, repeat):>8.2f}ms"
+            f"{p50_ms(new_alone, repeat):>14.2f}ms"
+        )
+
+
+def _chat(text: str) -> dict[str, object]:
+    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""A 1,000-token streamed answer: engine alone vs through the gateway (output filter on), side by side.
+
+The simulator serves a scripted answer of 1,000 chunks (clinical prose with numbers, no artificial
+delay) so the stream is as fast as the engine can send it; any time the gateway adds per chunk shows.
+Reports, per path: time to first content chunk, total stream time, and time per chunk; and the
+gateway's added values. The output filter's own cost per chunk (filter on vs off, in process) is in
+``bench/output_filter.py``.
+
+    .venv/bin/python bench/stream_e2e.py --runs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.output_filter import make_chunks  # noqa: E402
+from tests.conftest import MODEL, start_gateway, start_simulator, stop  # noqa: E402
+
+
+def one_stream(client: httpx.Client, url: str, headers: dict[str, str]) -> tuple[float, float, int]:
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Summarize the discharge plan."}],
+        "stream": True,
+    }
+    started = time.perf_counter()
+    first = 0.0
+    chunks = 0
+    with client.stream("POST", url + "/v1/chat/completions", json=body, headers=headers) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data:") or line == "data: [DONE]":
+                continue
+            if '"content":"' in line and '"content":""' not in line:
+                chunks += 1
+                if not first:
+                    first = time.perf_counter() - started
+    return first * 1000, (time.perf_counter() - started) * 1000, chunks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--tokens", type=int, default=1000)
+    args = parser.parse_args()
+    script = [[c for c in make_chunks(args.tokens) if "sk" not in c]]
+    with tempfile.TemporaryDirectory() as tmp:
+        script_path = Path(tmp) / "script.json"
+        script_path.write_text(json.dumps(script))
+        sim = start_simulator("--mode", "script", "--script", str(script_path))
+        (Path(tmp) / "gw").mkdir()
+        gw = start_gateway(Path(tmp) / "gw", sim.url)
+        try:
+            key = gw.create_key("service")
+            results: dict[str, dict[str, float]] = {}
+            with httpx.Client(timeout=60, trust_env=False) as client:
+                for name, url, headers in (
+                    ("engine_alone", sim.url, {}),
+                    ("gateway", gw.url, {"Authorization": f"Bearer {key}"}),
+                ):
+                    one_stream(client, url, headers)  # warm-up
+                    runs = [one_stream(client, url, headers) for _ in range(args.runs)]
+                    ttft = statistics.median(r[0] for r in runs)
+                    total = statistics.median(r[1] for r in runs)
+                    chunks = statistics.median(r[2] for r in runs)
+                    results[name] = {
+                        "ttft_ms": round(ttft, 2),
+                        "total_ms": round(total, 2),
+                        "content_chunks": chunks,
+                        "ms_per_chunk": round(total / args.tokens, 4),
+                    }
+            results["added"] = {
+                "ttft_ms": round(results["gateway"]["ttft_ms"] - results["engine_alone"]["ttft_ms"], 2),
+                "ms_per_chunk": round(
+                    results["gateway"]["ms_per_chunk"] - results["engine_alone"]["ms_per_chunk"], 4
+                ),
+            }
+            print(json.dumps(results, indent=2))
+        finally:
+            stop(gw.proc)
+            stop(sim.proc)
+
+
+if __name__ == "__main__":
+    main()

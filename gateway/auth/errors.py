@@ -1,0 +1,60 @@
+"""Errors of authentication and of the API key store.
+
+``AuthenticationError.code`` is a stable reason for the audit log and metrics; the gateway
+answers every one of them with the same 401 so a caller learns nothing about why.
+Messages never contain a credential.
+"""
+
+from __future__ import annotations
+
+#: Reason codes of AuthenticationError.
+AUTH_ERROR_CODES = frozenset(
+    {
+        "missing_credentials",
+        "invalid_credentials",
+        "invalid_key",
+        "expired",
+        "revoked",
+        "no_known_role",
+        "invalid_token",
+        "algorithm_not_allowed",
+        "unknown_kid",
+        "invalid_signature",
+        "wrong_issuer",
+        "wrong_audience",
+        "token_expired",
+        "not_yet_valid",
+        "missing_claim",
+        "no_roles",
+        "jwks_unavailable",
+    }
+)
+
+
+class AuthenticationError(Exception):
+    """The credential is missing, malformed, unknown, expired or revoked (HTTP 401)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+class KeyStoreError(Exception):
+    """Base class for API key management errors (not authentication failures)."""
+
+
+class KeyNotFoundError(KeyStoreError, LookupError):
+    """No API key has this id (HTTP 404)."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        super().__init__(f"no API key with id {key_id!r}")
+
+
+class KeyStateError(KeyStoreError):
+    """The operation does not apply to the key in its state, e.g. rotating a revoked key (HTTP 409)."""
+
+    def __init__(self, key_id: str, state: str) -> None:
+        self.key_id = key_id
+        self.state = state
+        super().__init__(f"API key {key_id!r} is {state}")

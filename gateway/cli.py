@@ -1,0 +1,297 @@
+"""The ``gateway`` command line (contract in DESIGN.md, "CLI contract").
+
+Every command takes ``--config FILE`` and ``--data-dir DIR``; flags override the environment,
+which overrides the file. ``--json`` prints machine-readable results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from gateway.settings import ConfigError, Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML configuration file")
+    parser.add_argument("--data-dir", help="data directory (default ./var)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
+    tree: dict[str, Any] = dict(overrides or {})
+    if getattr(args, "data_dir", None):
+        tree["data_dir"] = args.data_dir
+    return load_settings(getattr(args, "config", None), overrides=tree)
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=str))
+    else:
+        print(text)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1.0, trust_env=False).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+@contextmanager
+def run_simulator_process(port: int, extra: Sequence[str] = ()) -> Iterator[str]:
+    """Start the SGLang simulator as a child process; yields its base URL and stops it on exit."""
+    command = [sys.executable, "-m", "engine.simulator", "--port", str(port), *extra]
+    process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed arguments
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/health", process=process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# ----------------------------------------------------------------------------- serve / demo
+
+
+def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
+    overrides: dict[str, Any] = {
+        "server": {"host": args.host, "port": args.port, "workers": args.workers},
+        "engine": {"api_key": args.engine_api_key},
+        "policy": {"dir": args.policy_dir},
+    }
+    if args.engine_url:
+        overrides["engine"]["urls"] = list(args.engine_url)
+    settings = _settings(args, overrides)
+    if settings.uses_simulator:
+        port = settings.engine.sim_port or free_port()
+        extra = ["--ttft-ms", str(settings.engine.sim_ttft_ms), "--tpot-ms", str(settings.engine.sim_tpot_ms)]
+        if settings.engine.api_key:
+            extra += ["--api-key", settings.engine.api_key]
+        print(
+            "*** No engine URL configured: starting the SGLang SIMULATOR (echo mode) on port "
+            f"{port}. It is a test and demo stand-in, NOT a model. Set engine.urls or --engine-url "
+            "to use a real SGLang server. ***",
+            file=sys.stderr,
+            flush=True,
+        )
+        with run_simulator_process(port, extra) as url:
+            settings = msgspec.structs.replace(
+                settings, engine=msgspec.structs.replace(settings.engine, urls=(url,))
+            )
+            return _run_server(settings, simulated=True)
+    return _run_server(settings, simulated=False)
+
+
+def _run_server(settings: Settings, *, simulated: bool) -> int:
+    import uvicorn
+
+    from gateway.logging import configure_logging
+
+    configure_logging(settings.logging.level)
+    options: dict[str, Any] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.server.workers > 1:
+        # Each worker process builds its own app from the same validated settings.
+        from gateway.asgi import SETTINGS_ENV, SIMULATED_ENV
+
+        os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
+        os.environ[SIMULATED_ENV] = "1" if simulated else ""
+        uvicorn.run("gateway.asgi:create", factory=True, workers=settings.server.workers, **options)
+        return 0
+    from gateway.app import create_app
+    from gateway.middleware import request_context_middleware
+
+    uvicorn.run(request_context_middleware(create_app(settings, simulated_engine=simulated)), **options)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, _unused: Settings) -> int:
+    from gateway.auth.cli import create_key_sync
+
+    settings = _settings(args)
+    port = args.port or 8080
+    sim_port = free_port()
+    with run_simulator_process(sim_port) as url:
+        settings = msgspec.structs.replace(
+            settings,
+            engine=msgspec.structs.replace(settings.engine, urls=(url,)),
+            server=msgspec.structs.replace(settings.server, port=port),
+        )
+        key = create_key_sync(
+            settings, name="demo-clinician", roles=["clinician"], tenant=None, expires="1d", models=None
+        )["key"]
+        base = f"http://127.0.0.1:{port}"
+        example = json.dumps(
+            {
+                "model": "deepseek-ai/DeepSeek-V3",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": "Patient John Smith, phone 415-555-0132, on Metformin 500 mg.",
+                    }
+                ],
+            }
+        )
+        print(
+            f"""
+Demo: gateway on {base}, SGLang SIMULATOR (echo mode) on {url} -- not a real model.
+A dev key for role 'clinician' (valid 1 day): {key}
+
+curl {base}/v1/chat/completions -H "Authorization: Bearer {key}" \\
+  -H "Content-Type: application/json" -H "X-Data-Subject: patient-0001" \\
+  -d '{example}'
+
+python - <<'EOF'
+from openai import OpenAI
+client = OpenAI(base_url="{base}/v1", api_key="{key}", default_headers={{"X-Data-Subject": "patient-0001"}})
+answer = client.chat.completions.create(model="deepseek-ai/DeepSeek-V3",
+    messages=[{{"role": "user", "content": "Call Jane Doe at jane.doe@example.org"}}])
+print(answer.choices[0].message.content)
+EOF
+(The simulator echoes what the model saw: names and numbers arrive as [PERSON_1]-style tokens,
+and the gateway restores them for the clinician role.) Ctrl-C stops both.
+""",
+            flush=True,
+        )
+        return _run_server(settings, simulated=True)
+
+
+def cmd_engine_sim(args: argparse.Namespace, _unused: Settings) -> int:
+    from engine.simulator import config_from_args, run_simulator
+
+    run_simulator(config_from_args(args))
+    return 0
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+def cmd_policy_check(args: argparse.Namespace, _unused: Settings) -> int:
+    from policies.bundle import check_policy_file
+
+    errors = check_policy_file(Path(args.file))
+    _print(
+        args,
+        {"file": args.file, "ok": not errors, "errors": errors},
+        "\n".join(errors) if errors else f"{args.file}: OK",
+    )
+    return 1 if errors else 0
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="Compliance gateway for self-hosted LLMs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    _common(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--engine-url", action="append", help="SGLang worker URL (repeatable)")
+    serve.add_argument("--engine-api-key")
+    serve.add_argument("--policy-dir")
+    serve.add_argument("--workers", type=int, help="gateway processes sharing the port (default 1)")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = sub.add_parser("demo", help="simulator + gateway + printed examples")
+    _common(demo)
+    demo.add_argument("--port", type=int)
+    demo.set_defaults(handler=cmd_demo)
+
+    engine = sub.add_parser("engine", help="SGLang engine tools").add_subparsers(
+        dest="engine_command", required=True
+    )
+    sim = engine.add_parser("sim", help="run the SGLang simulator (tests and benchmarks only)")
+    from engine.simulator import add_sim_arguments
+
+    add_sim_arguments(sim)
+    sim.add_argument("--config", help=argparse.SUPPRESS)
+    sim.add_argument("--data-dir", help=argparse.SUPPRESS)
+    sim.set_defaults(handler=cmd_engine_sim, no_settings=True)
+
+    policy = sub.add_parser("policy", help="policy documents").add_subparsers(
+        dest="policy_command", required=True
+    )
+    check = policy.add_parser("check", help="validate a policy YAML file")
+    _common(check)
+    check.add_argument("file")
+    check.set_defaults(handler=cmd_policy_check, no_settings=True)
+
+    from gateway.audit_cli import register as register_audit
+    from gateway.auth.cli import register as register_keys
+
+    register_keys(sub, _common)
+    register_audit(sub, _common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from gateway.logging import configure_logging
+
+    configure_logging("warning")  # CLI logs go to stderr as JSON; stdout is for results only
+    try:
+        settings = Settings() if getattr(args, "no_settings", False) else _settings(args)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine from a CLI command."""
+    return asyncio.run(coro)
+
+
+if __name__ == "__main__":
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Long-lived objects of one gateway process, built in the app's lifespan and injected into handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import structlog
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from audit.store import AuditLog, AuditSettings
+from engine.client import EngineClient, EngineConfig
+from gateway.auth.jwt import JWTSettings, JWTVerifier
+from gateway.auth.keys import KeyStore
+from gateway.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.settings import Settings
+from policies.bundle import PolicyBundle, PolicyHolder
+
+if TYPE_CHECKING:  # spaCy and Presidio load only where detection runs (not for CLI commands)
+    from policies.pii.analyzer import PIIDetector
+
+log = structlog.get_logger("gateway.services")
+
+DEFAULT_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies" / "defaults"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: AsyncEngine
+    audit: AuditLog
+    keys: KeyStore
+    policies: PolicyHolder
+    engine: EngineClient
+    limiter: RateLimiter
+    detector: PIIDetector | None
+    jwt: JWTVerifier | None
+    pii_cache_key: bytes = b""
+    background: set[Any] = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return "Services()"
+
+    @property
+    def policy(self) -> PolicyBundle:
+        return self.policies.current
+
+    async def reload_policies(self) -> PolicyBundle:
+        """Reload policy documents (atomic; raises PolicyDocumentError and keeps the old ones on error).
+
+        The PII detector is rebuilt only when the PII document changed (its recognizers depend on it).
+        """
+        from policies.pii.analyzer import PIIDetector
+
+        previous = self.policies.current
+        bundle = await anyio.to_thread.run_sync(self.policies.reload)
+        if self.detector is not None and bundle.pii != previous.pii:
+            self.detector = await anyio.to_thread.run_sync(
+                lambda: PIIDetector(
+                    bundle.pii, self.pii_cache_key, cache_entries=self.settings.pii.cache_entries
+                )
+            )
+        log.info("policy.reloaded", digest=bundle.digest, previous_digest=previous.digest)
+        return bundle
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _set(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_db_engine(settings: Settings) -> AsyncEngine:
+    """The one SQLAlchemy engine of the process (audit log and key store share it)."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        _sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` readable by this user only (key rings and databases live here)."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def load_or_create_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret kept in a 0600 file, created on first start (dev key ring)."""
+    if path.exists():
+        data = path.read_bytes()
+        if len(data) != size:
+            raise RuntimeError(f"secret file {path.name} has the wrong length")
+        return data
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(os.urandom(size))
+    return path.read_bytes()
+
+
+def audit_settings(settings: Settings) -> AuditSettings:
+    return AuditSettings(
+        url=settings.database_url,
+        key_dir=settings.key_dir / "audit",
+        checkpoint_file=settings.checkpoint_path,
+        checkpoint_every=settings.audit.checkpoint_every,
+        checkpoint_interval_s=settings.audit.checkpoint_interval_s,
+    )
+
+
+def jwt_settings(settings: Settings) -> JWTSettings | None:
+    auth = settings.auth
+    if not (auth.jwt_jwks_file or auth.jwt_jwks_url):
+        return None
+    return JWTSettings(
+        issuer=auth.jwt_issuer,
+        audience=auth.jwt_audience,
+        jwks_file=Path(auth.jwt_jwks_file) if auth.jwt_jwks_file else None,
+        jwks_url=auth.jwt_jwks_url or None,
+        algorithms=auth.jwt_algorithms,
+        roles_claim=auth.jwt_roles_claim,
+        role_map=dict(auth.jwt_role_map),
+        tenant_claim=auth.jwt_tenant_claim or None,
+    )
+
+
+def policy_site_dir(settings: Settings) -> Path | None:
+    return Path(settings.policy.dir) if settings.policy.dir else None
+
+
+async def open_key_store(settings: Settings, db: AsyncEngine) -> KeyStore:
+    """The API key store, migrated, with its HMAC pepper from the key ring."""
+    from gateway.migrations import migrate
+
+    ensure_private_dir(settings.data_path)
+    ensure_private_dir(settings.key_dir)
+    await migrate(db)
+    pepper = load_or_create_secret(settings.key_dir / "api-key-pepper.bin")
+    return KeyStore(
+        db,
+        pepper,
+        timedelta(seconds=settings.auth.key_rotate_grace_s),
+        cache_ttl=timedelta(seconds=settings.auth.key_cache_ttl_s),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> AsyncIterator[Services]:
+    """Build every long-lived object; fail at start (not on the first request) if one cannot be built."""
+    policies = PolicyHolder(DEFAULT_POLICY_DIR, policy_site_dir(settings))
+    db = create_db_engine(settings)
+    engine: EngineClient | None = None
+    audit: AuditLog | None = None
+    jwt: JWTVerifier | None = None
+    limiter: RateLimiter | None = None
+    try:
+        keys = await open_key_store(settings, db)
+        audit = await AuditLog.open(audit_settings(settings), engine=db)
+        engine = EngineClient(
+            EngineConfig(
+                urls=engine_urls,
+                api_key=settings.engine.api_key,
+                connect_timeout_s=settings.engine.connect_timeout_s,
+                read_timeout_s=settings.engine.read_timeout_s,
+                max_connections=settings.engine.max_connections,
+            )
+        )
+        limiter = (
+            RedisRateLimiter(settings.ratelimit.redis_url)
+            if settings.ratelimit.redis_url
+            else MemoryRateLimiter()
+        )
+        from policies.pii.analyzer import PIIDetector
+
+        detector = None
+        pii_cache_key = load_or_create_secret(settings.key_dir / "pii-cache.bin")
+        if settings.pii.enabled:
+            detector = await anyio.to_thread.run_sync(
+                lambda: PIIDetector(
+                    policies.current.pii, pii_cache_key, cache_entries=settings.pii.cache_entries
+                )
+            )
+        jwt_config = jwt_settings(settings)
+        if jwt_config is not None:
+            jwt = JWTVerifier(jwt_config)
+            await jwt.load()
+        services = Services(
+            settings=settings,
+            db=db,
+            audit=audit,
+            keys=keys,
+            policies=policies,
+            engine=engine,
+            limiter=limiter,
+            detector=detector,
+            jwt=jwt,
+            pii_cache_key=pii_cache_key,
+        )
+        yield services
+    finally:
+        if jwt is not None:
+            await jwt.aclose()
+        if limiter is not None:
+            await limiter.aclose()
+        if engine is not None:
+            await engine.aclose()
+        if audit is not None:
+            await audit.close()
+        await db.dispose()

@@ -1,0 +1,449 @@
+"""The streaming output filter: restore pseudonyms, redact leaked PII, stop banned content and secrets.
+
+Each channel (``content``, ``reasoning_content``, ``tool_calls.0.arguments``, ...) has its own
+buffer of text not yet released. On every feed the buffer is scanned once by the compiled rule
+alternation and once by the token pattern, both with *partial* matching: a match that reaches the
+end of the buffer, or a prefix of a possible match there, keeps the text from its start held.
+Everything before the earliest such position, outside unfinished matches, is released with its
+replacements applied. So the hold-back is as short as the text allows (usually nothing, or the
+few characters of a possible token or key prefix) and never longer than the longest pattern.
+
+The PII detector is an opaque callable bounded by ``max_entity_len``. Only the structured
+identifiers it finds by pattern are looked for in streams; each is one "word" of identifier
+characters, or digit groups joined by single separators. So only the trailing word (and digit
+groups joined to it) is held, never more than ``max_entity_len`` characters: prose and numbers
+that are already complete go out at once. The detector runs only when the released text holds an
+"@" or an identifier shape (``_IDENTIFIER_SHAPE``), and no detected value straddles the cut.
+
+Decisions are recorded only for text as it is released, so each match is counted once. Nothing
+in a decision, result or exception holds matched text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from policies.output.config import LEFT_CONTEXT, CompiledRules, ContentRule
+from policies.output.restore import RestoreTable, prepare_restore_map, restored_value
+
+DecisionAction = Literal["redact", "block", "flag", "restore", "pii_redact"]
+
+# When two findings overlap, the one with the higher rank decides what replaces the region.
+_RANK = {"block": 5, "redact": 4, "pii_redact": 3, "restore": 2, "keep": 1, "flag": 0}
+_REPLACING = _RANK["pii_redact"]
+
+
+class Span(Protocol):
+    """A detected value: entity type and half-open offsets in the text given to the detector."""
+
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class FilterDecision:
+    """What the filter did, aggregated per rule id and action. Never holds matched text."""
+
+    rule_id: str
+    action: DecisionAction
+    count: int
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """Text released by one ``feed``/``finish`` call (replacements applied) and the block state."""
+
+    text: str
+    blocked: bool
+    block_rule: str | None
+
+    def __repr__(self) -> str:
+        # The released text is the answer itself: keep it out of logs and tracebacks by default.
+        return (
+            f"FilterResult(text=<{len(self.text)} chars>, blocked={self.blocked}, "
+            f"block_rule={self.block_rule!r})"
+        )
+
+    __str__ = __repr__
+
+
+def default_pii_token(entity_type: str) -> str:
+    """The replacement for a leaked value: ``[REDACTED_<TYPE>]`` (the input step's marker)."""
+    return f"[REDACTED_{entity_type}]"
+
+
+def redaction_marker(rule_id: str) -> str:
+    """The replacement for a ``redact`` rule's match."""
+    return f"[REDACTED:{rule_id}]"
+
+
+@dataclass(slots=True)
+class _Item:
+    start: int
+    end: int
+    kind: str  # key of _RANK
+    replacement: str | None  # None = keep the original text
+    rule_id: str
+
+
+class _Channel:
+    __slots__ = ("buf", "ctx")
+
+    def __init__(self) -> None:
+        self.buf = ""  # not yet released
+        self.ctx = ""  # the last released characters, as left context for look-behinds
+
+
+def _scan(
+    pattern: Any, pending: Any, window: int, text: str, base: int, final: bool, take: Callable[[Any], None]
+) -> int:
+    """Pass each match of ``pattern`` that more text cannot change to ``take``; return where the
+    held text starts (``len(text)`` when nothing needs holding).
+
+    ``pending`` is ``pattern`` followed by a character that never occurs, searched with partial
+    matching: its leftmost partial match is the earliest place where a match could still reach
+    past the end of the text (a prefix of a match, or a match that could grow or be changed by
+    what follows). A match starting before that place ends within the text and is final.
+    """
+    n = len(text)
+    if final:
+        for m in pattern.finditer(text, base):
+            take(m)
+        return n
+    # A possible match longer than the window is longer than its rule declared: not held for.
+    floor = n - window
+
+    def held_from(pos: int) -> int:
+        p = pending.search(text, pos, partial=True)
+        return n if p is None else max(p.start(), floor, pos)
+
+    hold = held_from(base)
+    for m in pattern.finditer(text, base):
+        if m.start() >= hold:
+            break
+        take(m)
+        if m.end() > hold:
+            # The possible match began inside this final one: look again after it.
+            hold = held_from(m.end())
+    return hold
+
+
+class StreamFilter:
+    """Filters one answer, chunk by chunk, on any number of independent channels.
+
+    ``restore_map`` (token -> original value) is given only for callers allowed to unmask;
+    with ``None`` tokens stay as written. Tokens and restored values are never passed to the
+    detector, so the caller's own data is not redacted again. ``detector`` finds leaked PII in
+    a string; ``max_entity_len`` bounds the length of what it can find. ``detector_stride``
+    (characters) trades a little more delay for fewer detector calls.
+    """
+
+    def __init__(
+        self,
+        rules: CompiledRules,
+        restore_map: Mapping[str, str] | None,
+        detector: Callable[[str], Sequence[Span]] | None = None,
+        max_entity_len: int = 0,
+        pii_token: Callable[[str], str] = default_pii_token,
+        detector_stride: int = 0,
+    ) -> None:
+        if detector_stride < 0:
+            raise ValueError("detector_stride must not be negative")
+        if detector is not None and max_entity_len <= 0:
+            raise ValueError("max_entity_len must be positive when a detector is given")
+        self._rules = rules
+        self._table: RestoreTable = prepare_restore_map(restore_map)
+        self._restoring = bool(restore_map)
+        self._detector = detector
+        self._pii_window = max_entity_len if detector is not None else 0
+        self._pii_token = pii_token
+        # With a stride, a channel is scanned only once this many characters became releasable:
+        # fewer detector calls for up to ``detector_stride`` more characters of delay.
+        self._stride = detector_stride if detector is not None else 0
+        self._channels: dict[str, _Channel] = {}
+        self._counts: dict[tuple[str, DecisionAction], int] = {}
+        self._blocked = False
+        self._block_rule: str | None = None
+        self._groups: tuple[tuple[str, ContentRule], ...] = rules.groups
+
+    # -------------------------------------------------------------------------- public
+
+    @property
+    def window(self) -> int:
+        """The most characters a channel can hold back: the longest pattern, token or PII value."""
+        return max(self._rules.window, self._table.matcher.window, self._pii_window + self._stride)
+
+    @property
+    def decisions(self) -> list[FilterDecision]:
+        """Every decision so far, one per (rule id, action), in first-seen order."""
+        return [FilterDecision(rule_id, action, count) for (rule_id, action), count in self._counts.items()]
+
+    @property
+    def blocked(self) -> bool:
+        """True once a ``block`` rule matched; every later call releases nothing."""
+        return self._blocked
+
+    def held(self, channel: str) -> int:
+        """How many characters ``channel`` holds back now."""
+        state = self._channels.get(channel)
+        return len(state.buf) if state is not None else 0
+
+    def feed(self, channel: str, text: str) -> FilterResult:
+        """Add ``text`` to ``channel``; return what can be released now."""
+        if self._blocked:
+            return self._blocked_result()
+        state = self._channels.get(channel)
+        if state is None:
+            state = self._channels[channel] = _Channel()
+        if not text:
+            return FilterResult("", False, None)
+        state.buf += text
+        if self._stride and len(state.buf) - self._pii_window < self._stride:
+            return FilterResult("", False, None)
+        return self._process(state, final=False)
+
+    def finish(self, channel: str) -> FilterResult:
+        """The end of ``channel``: release everything it holds, replacements applied."""
+        if self._blocked:
+            return self._blocked_result()
+        state = self._channels.pop(channel, None)
+        if state is None or not state.buf:
+            return FilterResult("", False, None)
+        return self._process(state, final=True)
+
+    def finish_all(self) -> dict[str, FilterResult]:
+        """Finish every channel that was fed; a block on one leaves the rest unreleased."""
+        return {name: self.finish(name) for name in list(self._channels)}
+
+    # -------------------------------------------------------------------------- engine
+
+    def _blocked_result(self) -> FilterResult:
+        return FilterResult("", True, self._block_rule)
+
+    def _process(self, state: _Channel, *, final: bool) -> FilterResult:
+        text = state.ctx + state.buf
+        base = len(state.ctx)
+        n = len(text)
+        items: list[_Item] = []
+        hold = min(self._scan_rules(text, base, final, items), self._scan_tokens(text, base, final, items))
+        block = min((it for it in items if it.kind == "block"), key=lambda it: it.start, default=None)
+        cut = n
+        if self._detector is not None:
+            cut = self._detect(text, base, final, items)
+        cut = max(base, min(cut, hold))
+        if block is not None:
+            cut = min(cut, block.start)
+        cut = _settle(cut, base, items)
+        released = self._render(text, base, cut, items)
+        if block is not None:
+            self._count(block.rule_id, "block")
+            self._blocked = True
+            self._block_rule = block.rule_id
+            self._channels.clear()
+            state.buf = state.ctx = ""
+            return FilterResult(released, True, block.rule_id)
+        state.buf = text[cut:]
+        state.ctx = text[max(0, cut - LEFT_CONTEXT) : cut]
+        return FilterResult(released, False, None)
+
+    def _scan_rules(self, text: str, base: int, final: bool, items: list[_Item]) -> int:
+        """Add the rule matches that more text cannot change; return where held text starts."""
+        rules = self._rules
+        if rules.pattern is None:
+            return len(text)
+
+        def take(m: Any) -> None:
+            name, rule = self._rule_of(m)
+            items.append(self._rule_item(m, name, rule, text))
+
+        return _scan(rules.pattern, rules.pending, rules.window, text, base, final, take)
+
+    def _rule_of(self, match: Any) -> tuple[str, ContentRule]:
+        for name, rule in self._groups:
+            if match.start(name) >= 0:
+                return name, rule
+        raise AssertionError("match without a rule group")  # pragma: no cover
+
+    def _rule_item(self, match: Any, name: str, rule: ContentRule, text: str) -> _Item:
+        start, end = match.span()
+        if rule.action == "flag":
+            return _Item(start, end, "flag", None, rule.id)
+        marker = redaction_marker(rule.id)
+        inner = self._rules.redact_groups.get(name)
+        if inner is not None and match.start(inner) >= 0:
+            gs, ge = match.span(inner)
+            marker = text[start:gs] + marker + text[ge:end]
+        return _Item(start, end, rule.action, marker, rule.id)
+
+    def _scan_tokens(self, text: str, base: int, final: bool, items: list[_Item]) -> int:
+        matcher = self._table.matcher
+
+        def take(m: Any) -> None:
+            value, entity_type = restored_value(self._table, m) if self._restoring else (None, "")
+            if value is None:
+                items.append(_Item(m.start(), m.end(), "keep", None, ""))
+            else:
+                items.append(_Item(m.start(), m.end(), "restore", value, entity_type))
+
+        return _scan(matcher.pattern, matcher.pending, matcher.window, text, base, final, take)
+
+    def _detect(self, text: str, base: int, final: bool, items: list[_Item]) -> int:
+        """Add detected values that can no longer grow; return the cut the detector allows."""
+        assert self._detector is not None
+        n = len(text)
+        protected = [it for it in items if it.kind in ("restore", "keep")]
+        # Offsets stay the same: tokens become spaces, so the detector never sees them.
+        if protected:
+            parts: list[str] = []
+            pos = base
+            for it in sorted(protected, key=lambda it: it.start):
+                parts.append(text[pos : it.start])
+                parts.append(" " * (it.end - it.start))
+                pos = it.end
+            parts.append(text[pos:])
+            scanned = "".join(parts)
+        else:
+            scanned = text[base:]
+        cut = n if final else _identifier_hold(text, base, n, self._pii_window)
+        # Structured identifiers need an "@" or several digits, and none straddles the cut (it lies
+        # at the start of the identifier in progress): text about to go out without them is not scanned.
+        if not _worth_scanning(text, base, cut):
+            return cut
+        for span in self._detector(scanned):
+            start, end = base + span.start, base + span.end
+            if end <= start:
+                continue
+            if not final and end >= n:
+                cut = min(cut, start)  # may still grow
+                continue
+            items.append(_Item(start, end, "pii_redact", self._pii_token(span.entity_type), span.entity_type))
+        return cut
+
+    def _render(self, text: str, base: int, cut: int, items: list[_Item]) -> str:
+        """``text[base:cut]`` with replacements; records a decision for each finding released."""
+        chosen = sorted((it for it in items if it.end <= cut and it.start >= base), key=lambda it: it.start)
+        out: list[str] = []
+        pos = base
+        i = 0
+        while i < len(chosen):
+            group = [chosen[i]]
+            end = chosen[i].end
+            i += 1
+            while i < len(chosen) and chosen[i].start < end:
+                group.append(chosen[i])
+                end = max(end, chosen[i].end)
+                i += 1
+            start = group[0].start
+            out.append(text[pos:start])
+            top = max(group, key=lambda it: _RANK[it.kind])
+            if _RANK[top.kind] >= _REPLACING:
+                out.append(top.replacement or "")
+            else:
+                p = start
+                for it in group:
+                    if it.replacement is not None and it.start >= p:
+                        out.append(text[p : it.start])
+                        out.append(it.replacement)
+                        p = it.end
+                out.append(text[p:end])
+            for it in group:
+                if it.kind != "keep" and it.kind != "block":
+                    self._count(it.rule_id, it.kind)  # type: ignore[arg-type]
+            pos = end
+        out.append(text[pos:cut])
+        return "".join(out)
+
+    def _count(self, rule_id: str, action: DecisionAction) -> None:
+        key = (rule_id, action)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+
+def _settle(cut: int, base: int, items: list[_Item]) -> int:
+    """Move ``cut`` back until no finding straddles it."""
+    moved = True
+    while moved:
+        moved = False
+        for it in items:
+            if it.start < cut < it.end:
+                cut = max(base, it.start)
+                moved = True
+    return cut
+
+
+def filter_text(
+    rules: CompiledRules,
+    restore_map: Mapping[str, str] | None,
+    text: str,
+    detector: Callable[[str], Sequence[Span]] | None = None,
+    max_entity_len: int = 0,
+    pii_token: Callable[[str], str] = default_pii_token,
+    channel: str = "content",
+) -> tuple[str, list[FilterDecision], bool]:
+    """Filter a whole (non-streaming) text through the same pipeline: (text, decisions, blocked).
+
+    When blocked, the text returned is empty.
+    """
+    filt = StreamFilter(
+        rules, restore_map, detector, max_entity_len or (len(text) + 1 if detector else 0), pii_token
+    )
+    head = filt.feed(channel, text).text
+    tail = filt.finish(channel).text
+    if filt.blocked:
+        return "", filt.decisions, True
+    return head + tail, filt.decisions, False
+
+
+# What a structured identifier (phone, card, IBAN, ID number, e-mail, SSN, IP, MRN) is made of.
+# The pattern recognizers of the PII library all need an "@" or one of the digit shapes below (full-width
+# forms and zero-width characters included: the detector normalizes them). Chinese addresses
+# without a house number and site patterns with neither are therefore not caught in streamed output.
+_AT = re.compile(r"[@\uff20]")
+_SEP = "[ \\-./\u00a0\u200b-\u200f\u2060\ufeff]?"
+# Shapes worth a detector call: a run of 7+ digits (phones, cards, ID and account numbers, SSNs,
+# MRNs, passports), an IPv4 address, or a numeric date (dates of birth).
+_IDENTIFIER_SHAPE = re.compile(
+    rf"\d(?:{_SEP}\d){{6}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}}|\d{{1,4}}[/.\-]\d{{1,2}}[/.\-]\d{{1,4}}"
+)
+_IDENTIFIER_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-@()#/"
+    "\uff20\u200b\u200c\u200d\u2060\ufeff"
+)
+# Digit groups may be separated by one of these ("415 555 0132", "4111-1111 1111").
+_GROUP_SEPARATORS = frozenset(" -.\u00a0")
+
+
+def _worth_scanning(text: str, start: int, end: int) -> bool:
+    """Could ``text[start:end]`` hold a structured identifier at all (an "@", or one of the shapes
+    above, digits separated by at most one separator or invisible character)?"""
+    return bool(_AT.search(text, start, end) or _IDENTIFIER_SHAPE.search(text, start, end))
+
+
+def _identifier_hold(text: str, base: int, n: int, window: int) -> int:
+    """Where text that may still grow into a detectable identifier starts.
+
+    The trailing word (letters, digits and the characters of e-mails and IDs) may still grow, and
+    so may digit groups before it that a separator joins to it ("415 555 " + "0132"). Everything
+    before that run is released at once, and never more than ``window`` characters are held.
+    """
+    floor = max(base, n - window)
+    position = _word_start(text, n, floor)
+    while position - 1 > floor and text[position - 1] in _GROUP_SEPARATORS:
+        segment_starts_group = position == n or text[position].isdigit() or text[position] == "("
+        before = text[position - 2]
+        if not (segment_starts_group and (before.isdigit() or before == ")")):
+            break
+        position = _word_start(text, position - 1, floor)
+    return position
+
+
+def _word_start(text: str, position: int, floor: int) -> int:
+    while position > floor and (text[position - 1] in _IDENTIFIER_CHARS or text[position - 1].isdigit()):
+        position -= 1
+    return position

@@ -1,0 +1,202 @@
+"""PIIDetector: Presidio's AnalyzerEngine with the project's recognizers, offline and cached."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from policies.errors import DetectionUnavailable
+from policies.pii.cache import FindingCache
+from policies.pii.config import PIIPolicy
+from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
+from policies.pii.normalize import NormalizedText, normalize
+from policies.pii.recognizers_en import PersonNerRecognizer, english_pattern_recognizers
+from policies.pii.recognizers_site import site_recognizers
+from policies.pii.recognizers_zh import (
+    BankCardRecognizer,
+    ChineseAddressRecognizer,
+    ChineseNameRecognizer,
+    CnIdCardRecognizer,
+    CnMobileRecognizer,
+    CnPassportRecognizer,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected value: entity type and half-open span of the ORIGINAL text."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+# English NER can only find a name where a capitalized word is: text without one skips
+# spaCy entirely (pure Chinese, numbers, lower-case code) and only gets tokenized.
+_NER_HINT_RE = re.compile(r"[A-Z][a-z]")
+# Candidates below this never matter to any profile; keeping them costs cache memory.
+_SCORE_FLOOR = 0.3
+# Entity types found by NER or word segmentation rather than by structure.
+_NER_ENTITY_TYPES = frozenset({"PERSON"})
+# Upper bound on the length, in the original text, of a structured identifier the output filter
+# must still see whole: the longest (an IBAN of 34 characters, or an e-mail address) with room for
+# separators and evasion characters between its digits. Streaming filters hold back this much.
+MAX_STRUCTURED_LENGTH = 96
+
+
+class PIIDetector:
+    """Finds personal data in text. Loads spaCy and jieba once; detection is cached per text."""
+
+    def __init__(self, policy: PIIPolicy, cache_key: bytes, cache_entries: int = 10000) -> None:
+        self._policy = policy
+        self._engine = NerOnlySpacyNlpEngine(MODEL_NAME)
+        self._engine.load()
+        recognizers: list[EntityRecognizer] = [
+            PersonNerRecognizer(),
+            *english_pattern_recognizers(),
+            CnIdCardRecognizer(),
+            CnMobileRecognizer(),
+            BankCardRecognizer(),
+            CnPassportRecognizer(),
+            ChineseNameRecognizer(),
+            ChineseAddressRecognizer(),
+            *site_recognizers(policy.custom_patterns),
+        ]
+        for recognizer in recognizers:
+            recognizer.load()
+            recognizer.is_loaded = True
+        registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
+        self._analyzer = AnalyzerEngine(
+            registry=registry, nlp_engine=self._engine, supported_languages=["en"]
+        )
+        entity_types = sorted({e for r in recognizers for e in r.supported_entities})
+        self.entity_types: tuple[str, ...] = tuple(entity_types)
+        self._pattern_entity_types = [e for e in entity_types if e not in _NER_ENTITY_TYPES]
+        self._cache: FindingCache[tuple[Finding, ...]] = FindingCache(cache_key, cache_entries)
+        self.analyzer_calls = 0
+
+    @property
+    def max_pattern_length(self) -> int:
+        """How long a structured identifier can be; the streaming output filter's hold-back window."""
+        return MAX_STRUCTURED_LENGTH
+
+    @property
+    def cache(self) -> FindingCache[tuple[Finding, ...]]:
+        """The detection cache (exposed for metrics and tests)."""
+        return self._cache
+
+    def detect(self, text: str) -> list[Finding]:
+        """All findings in ``text``, offsets on the original text; raises DetectionUnavailable."""
+        return self.detect_many([text])[0]
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings for each text; texts not in the cache go through spaCy as one batch."""
+        try:
+            return self._detect_many(texts)
+        except DetectionUnavailable:
+            raise
+        except Exception as exc:
+            # The cause is dropped on purpose: library messages may quote the text.
+            raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
+
+    def detect_patterns_only(self, text: str) -> list[Finding]:
+        """Structured identifiers only (no NER, no name segmentation); not cached. Cheap."""
+        try:
+            norm = normalize(text)
+            artifacts = self._engine.tokens_only(norm.text)
+            return self._analyze(norm, artifacts, self._pattern_entity_types)
+        except Exception as exc:
+            raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
+
+    def _detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        results: list[list[Finding] | None] = [None] * len(texts)
+        pending: dict[bytes, list[int]] = {}
+        for index, text in enumerate(texts):
+            if not text or text.isspace():
+                results[index] = []
+                continue
+            key = self._cache.key(text)
+            cached = self._cache.get(key)
+            if cached is not None:
+                results[index] = list(cached)
+            else:
+                pending.setdefault(key, []).append(index)
+        if pending:
+            keys = list(pending)
+            normalized = [normalize(texts[pending[key][0]]) for key in keys]
+            ner_positions = [i for i, norm in enumerate(normalized) if _NER_HINT_RE.search(norm.text)]
+            artifacts: dict[int, NlpArtifacts] = {}
+            if ner_positions:
+                batch = self._engine.process_batch(
+                    [normalized[i].text for i in ner_positions], "en", batch_size=max(1, len(ner_positions))
+                )
+                for position, item in zip(ner_positions, batch, strict=True):
+                    artifacts[position] = item[1]  # (text, artifacts) pairs
+            for position, (key, norm) in enumerate(zip(keys, normalized, strict=True)):
+                artifact = artifacts.get(position) or self._engine.tokens_only(norm.text)
+                findings = tuple(self._analyze(norm, artifact, list(self.entity_types)))
+                self._cache.put(key, findings)
+                for index in pending[key]:
+                    results[index] = list(findings)
+        return [r if r is not None else [] for r in results]
+
+    def _analyze(self, norm: NormalizedText, artifacts: NlpArtifacts, entities: list[str]) -> list[Finding]:
+        self.analyzer_calls += 1
+        raw: list[RecognizerResult] = self._analyzer.analyze(
+            norm.text, "en", entities=entities, nlp_artifacts=artifacts, score_threshold=_SCORE_FLOOR
+        )
+        findings: list[Finding] = []
+        for result in raw:
+            start, end = _trim(norm.text, result.start, result.end)
+            if end <= start:
+                continue
+            ostart, oend = norm.to_original(start, end)
+            findings.append(Finding(result.entity_type, ostart, oend, round(float(result.score), 4)))
+        return _drop_contained(findings)
+
+
+def _drop_contained(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding inside another one that scores at least as high (a phone number
+    read inside an IBAN, a name inside an address); keeps real overlaps for the caller."""
+    findings.sort(key=lambda f: (f.start, -f.end, -f.score, f.entity_type))
+    kept: list[Finding] = []
+    for finding in findings:
+        if any(
+            other.start <= finding.start
+            and finding.end <= other.end
+            and other.score >= finding.score
+            and (other.end - other.start, other.entity_type)
+            != (finding.end - finding.start, finding.entity_type)
+            for other in kept
+        ):
+            continue
+        kept.append(finding)
+    return kept
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop surrounding whitespace, and quotes or brackets that have no partner inside."""
+    while start < end:
+        if text[start].isspace() or (
+            text[start] in _OPENERS and _OPENERS[text[start]] not in text[start:end]
+        ):
+            start += 1
+        elif (
+            text[end - 1].isspace()
+            or text[end - 1] in _TRAILING
+            or (text[end - 1] in _CLOSERS and _CLOSERS[text[end - 1]] not in text[start:end])
+        ):
+            end -= 1
+        else:
+            break
+    return start, end
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}", "<": ">", '"': '"', "'": "'"}
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<", '"': '"', "'": "'"}
+_TRAILING = frozenset(",.;:")

@@ -1,0 +1,190 @@
+"""Text normalization against evasion, with a map back to the original offsets.
+
+Detection runs on the normalized text; redaction must replace the exact span of the
+original text, so every normalized character remembers which original character it
+came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Zero-width characters, soft hyphen, word joiners and bidi controls: invisible, and
+# used to split a number so that a pattern no longer matches it.
+_INVISIBLE = frozenset(
+    [
+        *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
+        *range(0x200B, 0x2010),  # ZWSP, ZWNJ, ZWJ, LRM, RLM
+        *range(0x202A, 0x202F),  # LRE, RLE, PDF, LRO, RLO
+        *range(0x2060, 0x2070),  # word joiner, invisible operators, LRI/RLI/FSI/PDI, deprecated
+    ]
+)
+_INVISIBLE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_INVISIBLE)) + "]")
+
+# Digit groups split by spaces, dashes or dots: "138 1234 5678", "6222-0212-...", "1.3.8...".
+_SEP = r"[ \t.\-\u2010\u2011\u2012\u2013\u2014\u2212]{1,3}"
+_DIGIT_RUN_RE = re.compile(r"\d+(?:" + _SEP + r"\d+)+(?:" + _SEP + r"?[Xx](?![A-Za-z]))?")
+_SEP_RE = re.compile(_SEP)
+# Shapes that are already recognized with their separators and that joining would destroy.
+_KEEP_SHAPES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![.\dXx])"),  # IPv4
+    re.compile(r"\d{3}([- .])\d{2}\1\d{4}"),  # US SSN
+    re.compile(r"\d{4}([-.])\d{1,2}\1\d{1,2}"),  # ISO date
+    re.compile(r"\d{1,2}([-.])\d{1,2}\1\d{2,4}"),  # day/month first date
+)
+_DECIMAL = re.compile(r"\d+\.\d+(?![.\d])")
+_KEEP_SHAPES = (*_KEEP_SHAPES, _DECIMAL)
+_MIN_JOINED_DIGITS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """Normalized text plus, for each of its characters, the original character index."""
+
+    original: str
+    text: str
+    # None when text == original (the common, cheap case).
+    origin: tuple[int, ...] | None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of the normalized text to the original text."""
+        if self.origin is None:
+            return start, end
+        if end <= start:
+            pos = self.origin[start] if start < len(self.origin) else len(self.original)
+            return pos, pos
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _needs_char_pass(text: str) -> bool:
+    if text.isascii():
+        return False
+    return True
+
+
+def normalize(text: str) -> NormalizedText:
+    """NFKC per character, invisible and bidi controls removed, split digit groups joined."""
+    if not _needs_char_pass(text) and not _DIGIT_RUN_RE.search(text):
+        return NormalizedText(text, text, None)
+    chars: list[str] = []
+    origin: list[int] = []
+    if text.isascii():
+        chars = list(text)
+        origin = list(range(len(text)))
+    else:
+        for index, ch in enumerate(text):
+            code = ord(ch)
+            if code in _INVISIBLE:
+                continue
+            if code < 0x80:
+                chars.append(ch)
+                origin.append(index)
+                continue
+            folded = unicodedata.normalize("NFKC", ch)
+            for out in folded:
+                if ord(out) in _INVISIBLE:
+                    continue
+                chars.append(out)
+                origin.append(index)
+    stage = "".join(chars)
+    if not _DIGIT_RUN_RE.search(stage):
+        if stage == text:
+            return NormalizedText(text, text, None)
+        return NormalizedText(text, stage, tuple(origin))
+    out_chars: list[str] = []
+    out_origin: list[int] = []
+    last = 0
+    for match in _DIGIT_RUN_RE.finditer(stage):
+        for start, end in _joinable_pieces(match.group(0)):
+            start += match.start()
+            end += match.start()
+            out_chars.extend(stage[last:start])
+            out_origin.extend(origin[last:start])
+            for index in range(start, end):
+                ch = stage[index]
+                if ch.isdigit() or ch in "Xx":
+                    out_chars.append(ch)
+                    out_origin.append(origin[index])
+            last = end
+    out_chars.extend(stage[last:])
+    out_origin.extend(origin[last:])
+    joined = "".join(out_chars)
+    if joined == text:
+        return NormalizedText(text, text, None)
+    return NormalizedText(text, joined, tuple(out_origin))
+
+
+_GROUP_RE = re.compile(r"\d+|[Xx]")
+
+
+def _joinable_pieces(run: str) -> list[tuple[int, int]]:
+    """Spans of ``run`` whose separators are to be removed.
+
+    Shapes that recognizers match with their separators (dates, SSNs, IPv4, decimals)
+    are cut out first; what is left between them is joined when long enough to be an
+    identifier.
+    """
+    groups = [(m.start(), m.end()) for m in _GROUP_RE.finditer(run)]
+    pieces: list[tuple[int, int]] = []
+    current: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        if len(current) > 1:
+            digits = sum((run[s:e].isdigit() and e - s) or 1 for s, e in current)
+            if digits >= _MIN_JOINED_DIGITS:
+                pieces.append((current[0][0], current[-1][1]))
+        current.clear()
+
+    index = 0
+    while index < len(groups):
+        start = groups[index][0]
+        protected_end = _protected_shape_end(run, start)
+        if protected_end is not None:
+            flush()
+            while index < len(groups) and groups[index][0] < protected_end:
+                index += 1
+            continue
+        current.append(groups[index])
+        index += 1
+    flush()
+    return pieces
+
+
+def _protected_shape_end(run: str, start: int) -> int | None:
+    if start > 0 and run[start - 1] == ".":
+        return None  # inside a dotted digit chain: 510.107.195.110.223.209 is no IP address
+    for shape in _KEEP_SHAPES:
+        found = shape.match(run, start)
+        if (
+            found
+            and (found.end() == len(run) or not run[found.end()].isdigit())
+            and not (
+                run[found.end() : found.end() + 1] == "." and run[found.end() + 1 : found.end() + 2].isdigit()
+            )
+        ):
+            return found.end()
+    return None
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width and bidi control characters (used for canonical values)."""
+    return _INVISIBLE_RE.sub("", text)
+
+
+def canonical_value(text: str) -> str:
+    """The identity of a detected value: same person/number -> same pseudonym.
+
+    Case, width, invisible characters and digit-group separators do not change identity.
+    """
+    if text.isascii() and not _SEP_RE.search(text.strip()):
+        return text.strip().casefold()
+    norm = normalize(text).text
+    norm = _SEP_RE.sub(lambda m: "" if _between_digits(m, norm) else " ", norm)
+    return " ".join(norm.split()).casefold()
+
+
+def _between_digits(match: re.Match[str], text: str) -> bool:
+    start, end = match.start(), match.end()
+    return 0 < start and end < len(text) and text[start - 1].isdigit() and text[end].isdigit()

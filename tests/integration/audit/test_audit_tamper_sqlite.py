@@ -1,0 +1,225 @@
+"""Tampering with the SQLite file directly (as a database administrator could) is detected by verify,
+which names the first bad record."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+
+import pytest
+from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
+
+from audit.records import StoredRecord, ciphertext_digest, record_hash
+from audit.store import AuditLog, AuditSettings
+
+N = 20  # checkpoints every 5 records: at 5, 10, 15, 20
+
+
+async def _write_log(settings: AuditSettings) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(1, N + 1):
+        await log.append(event(i, subject=SUBJECT if i % 2 else None))
+    await log.close()
+
+
+async def _verify(settings: AuditSettings):
+    log = await AuditLog.open(settings)
+    try:
+        return await log.verify()
+    finally:
+        await log.close()
+
+
+def _rechain(records: list[StoredRecord], start_index: int) -> list[StoredRecord]:
+    """What an attacker without the signing key can do: recompute every hash from ``start_index`` on."""
+    out = list(records[:start_index])
+    prev = out[-1].hash if out else "0" * 64
+    for index, record in enumerate(records[start_index:], start=start_index):
+        record = dataclasses.replace(record, seq=index + 1, prev_hash=prev)
+        if record.ciphertext is not None:
+            record = dataclasses.replace(record, ciphertext_hash=ciphertext_digest(record.ciphertext))
+        record = dataclasses.replace(record, hash=record_hash(record))
+        out.append(record)
+        prev = record.hash
+    return out
+
+
+@pytest.fixture
+async def written(settings: AuditSettings) -> AuditSettings:
+    await _write_log(settings)
+    report = await _verify(settings)
+    assert report.ok and report.checked == N and report.checkpoints_checked >= 4
+    return settings
+
+
+def _flip_hex(value: str) -> str:
+    return ("1" if value[0] != "1" else "2") + value[1:]
+
+
+async def test_flipped_ciphertext_byte_is_detected_at_its_seq(written: AuditSettings) -> None:
+    path = db_path(written)
+    blob = bytearray(raw_rows(path)[6].ciphertext or b"")
+    blob[20] ^= 0x01
+    raw_execute(path, "UPDATE audit_records SET ciphertext=? WHERE seq=7", (bytes(blob),))
+    report = await _verify(written)
+    assert not report.ok
+    assert report.first_bad_seq == 7
+    assert "ciphertext" in (report.reason or "")
+
+
+async def test_flipped_hash_is_detected_at_its_seq(written: AuditSettings) -> None:
+    path = db_path(written)
+    raw_execute(path, "UPDATE audit_records SET hash=? WHERE seq=7", (_flip_hex(raw_rows(path)[6].hash),))
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+
+
+async def test_changed_header_field_is_detected_at_its_seq(written: AuditSettings) -> None:
+    raw_execute(db_path(written), "UPDATE audit_records SET principal='someone-else' WHERE seq=7")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+
+
+async def test_changed_decision_with_recomputed_hashes_is_detected_at_its_seq(written: AuditSettings) -> None:
+    path = db_path(written)
+    records = raw_rows(path)
+    records[6] = dataclasses.replace(
+        records[6], decision="allow" if records[6].decision != "allow" else "deny"
+    )
+    raw_replace_all(path, _rechain(records, 6))
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)  # its ciphertext no longer authenticates
+
+
+async def test_deleted_row_is_detected_at_its_seq(written: AuditSettings) -> None:
+    raw_execute(db_path(written), "DELETE FROM audit_records WHERE seq=7")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+    assert "missing" in (report.reason or "")
+
+
+async def test_swapped_rows_are_detected_at_the_first_of_them(written: AuditSettings) -> None:
+    path = db_path(written)
+    records = raw_rows(path)
+    a, b = records[6], records[11]
+    records[6] = dataclasses.replace(b, seq=7)
+    records[11] = dataclasses.replace(a, seq=12)
+    raw_replace_all(path, records)
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+
+
+async def test_forged_inserted_row_with_rechained_tail_is_caught_by_signed_checkpoints(
+    written: AuditSettings,
+) -> None:
+    path = db_path(written)
+    records = raw_rows(path)
+    forged_ct = os.urandom(80)
+    forged = dataclasses.replace(
+        records[6],
+        kind="admin.keys.create",
+        principal="attacker",
+        ciphertext=forged_ct,
+        ciphertext_hash=ciphertext_digest(forged_ct),
+    )
+    tampered = _rechain([*records[:6], forged, *records[6:]], 6)
+    assert tampered[6].prev_hash == records[5].hash  # a perfectly consistent chain
+    raw_replace_all(path, tampered)
+    raw_execute(path, "DELETE FROM audit_checkpoints")  # the attacker hides the in-database checkpoints too
+
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+
+    # Even without decrypting, the external signed checkpoints catch it: the first record after the
+    # newest checkpoint that still matches (seq 5) is named.
+    blind = await _verify(dataclasses.replace(written, verify_content=False))
+    assert not blind.ok
+    assert blind.first_bad_seq == 6
+    assert "checkpoint" in (blind.reason or "")
+
+
+async def test_truncated_tail_is_detected_at_the_first_missing_seq(written: AuditSettings) -> None:
+    raw_execute(db_path(written), "DELETE FROM audit_records WHERE seq >= 13")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 13)
+    assert "truncated" in (report.reason or "")
+
+
+async def test_truncated_tail_is_detected_by_the_external_file_alone(written: AuditSettings) -> None:
+    path = db_path(written)
+    raw_execute(path, "DELETE FROM audit_records WHERE seq >= 13")
+    raw_execute(path, "DELETE FROM audit_checkpoints")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 13)
+    assert report.external_checkpoints >= 1
+
+
+async def test_everything_deleted_is_detected_by_the_external_file(written: AuditSettings) -> None:
+    path = db_path(written)
+    raw_execute(path, "DELETE FROM audit_records")
+    raw_execute(path, "DELETE FROM audit_checkpoints")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 1)
+
+
+async def test_forged_checkpoint_in_database_is_rejected(written: AuditSettings) -> None:
+    path = db_path(written)
+    raw_execute(path, "DELETE FROM audit_records WHERE seq >= 13")
+    raw_execute(path, "UPDATE audit_checkpoints SET signature=? WHERE seq=10", ("00" * 64,))
+    witness = written.checkpoint_file
+    witness.write_text("")  # and the external file lost
+    report = await _verify(written)
+    assert not report.ok
+    assert any("no valid signature" in p for p in report.problems)
+
+
+async def test_malformed_external_checkpoint_line_fails_verification(written: AuditSettings) -> None:
+    witness = written.checkpoint_file
+    lines = witness.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["seq"] = "x"
+    witness.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    report = await _verify(written)
+    assert not report.ok
+    assert "malformed" in (report.reason or "")
+
+
+async def test_torn_last_external_line_is_not_tampering(written: AuditSettings) -> None:
+    with written.checkpoint_file.open("a") as handle:
+        handle.write('{"seq": 25, "head_')
+    assert (await _verify(written)).ok
+
+
+async def test_database_file_and_wal_hold_no_known_plaintext(settings: AuditSettings) -> None:
+    marker = "ZEBRA-MARKER-91f3"
+    log = await AuditLog.open(settings)
+    for i in range(30):
+        await log.append(event(i, subject=SUBJECT, marker=marker))
+    await log.append(
+        event(
+            99,
+            subject="other-subject-Q7",
+            marker=marker,
+            payload={"prompt": f"{marker} patient {SUBJECT} has diabetes"},
+        )
+    )
+    # Scan while the log is open (WAL not yet checkpointed into the main file) and after close.
+    path = db_path(settings)
+    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    assert any(p.name.endswith("-wal") for p in files)
+    blobs = [p.read_bytes() for p in files]
+    await log.close()
+    blobs += [p.read_bytes() for p in path.parent.iterdir()]
+    for blob in blobs:
+        for needle in (marker, SUBJECT, "other-subject-Q7", "diabetes"):
+            assert needle.encode() not in blob
+            assert needle.encode("utf-16-le") not in blob
+    with sqlite3.connect(path) as conn:
+        refs = {row[0] for row in conn.execute("SELECT subject_ref FROM audit_records")}
+    log = await AuditLog.open(settings)
+    assert log.subject_ref(SUBJECT) in refs
+    view = await log.get(31, with_content=True)
+    await log.close()
+    assert view is not None and marker in view.content["prompt"]

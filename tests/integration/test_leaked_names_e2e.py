@@ -1,0 +1,58 @@
+"""Names the model produces on its own: redacted in whole answers (NER), documented gap in streams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import MODEL, Gateway, Simulator, start_gateway, start_simulator, stop
+
+pytestmark = pytest.mark.e2e
+
+ANSWER = ["The chart was reviewed by Margaret Thompson", " yesterday; call 415-555-0178 with questions."]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
+    script = tmp_path_factory.mktemp("s") / "script.json"
+    script.write_text(json.dumps([ANSWER]))
+    sim = start_simulator("--mode", "script", "--script", str(script))
+    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url)
+    yield sim, gw, gw.create_key("service")
+    stop(gw.proc)
+    stop(sim.proc)
+
+
+def _ask(gw: Gateway, key: str, stream: bool) -> str:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "Who reviewed it?"}], "stream": stream}
+    headers = {"Authorization": f"Bearer {key}"}
+    if not stream:
+        return httpx.post(gw.url + "/v1/chat/completions", json=body, headers=headers).json()["choices"][0][
+            "message"
+        ]["content"]
+    text = ""
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", json=body, headers=headers) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices") or ():
+                    text += (choice.get("delta") or {}).get("content") or ""
+    return text
+
+
+def test_whole_answer_redacts_a_name_and_a_number_the_model_produced(stack) -> None:
+    _sim, gw, key = stack
+    text = _ask(gw, key, stream=False)
+    assert "Margaret Thompson" not in text and "415-555-0178" not in text
+    assert "[REDACTED_PERSON]" in text and "yesterday" in text
+
+
+def test_stream_redacts_the_number_names_are_not_looked_for(stack) -> None:
+    _sim, gw, key = stack
+    text = _ask(gw, key, stream=True)
+    assert "415-555-0178" not in text
+    # Streams look for structured identifiers only (per-chunk budget): see docs/ARCHITECTURE.md.
+    assert "Margaret Thompson" in text

@@ -1,0 +1,319 @@
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from policies.errors import DetectionUnavailable, PolicyViolation
+from policies.pii.analyzer import PIIDetector
+from policies.pii.config import Action, PIIPolicy, PIIProfile, load_default_pii_policy
+from policies.pii.redact_body import (
+    aredact_chat_body,
+    aredact_completion_body,
+    redact_chat_body,
+    redact_completion_body,
+)
+
+
+def profile(default: str = "pseudonymize", **actions: str) -> PIIProfile:
+    return PIIProfile("t", Action(default), {k: Action(v) for k, v in actions.items()}, 0.5)
+
+
+def chat(*contents: str) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": c} for c in contents]}
+
+
+def test_same_value_gets_same_token_across_messages(detector: PIIDetector) -> None:
+    out, mapping, _ = redact_chat_body(
+        chat("Patient John Smith, phone 13812345678.", "Call １３８ １２３４ ５６７８ about John Smith."),
+        detector,
+        profile(),
+    )
+    first, second = (m["content"] for m in out["messages"])
+    assert first == "Patient [PERSON_1], phone [PHONE_NUMBER_1]."
+    assert second == "Call [PHONE_NUMBER_1] about [PERSON_1]."
+    assert mapping.token_to_value == {"[PERSON_1]": "John Smith", "[PHONE_NUMBER_1]": "13812345678"}
+
+
+def test_second_turn_with_restored_history_keeps_the_first_turn_tokens(detector: PIIDetector) -> None:
+    turn1 = chat("Patient John Smith (MRN-1234567) complains of headache.")
+    out1, map1, _ = redact_chat_body(turn1, detector, profile())
+    answer = map1.restore("[PERSON_1] should rest; see [MEDICAL_RECORD_NUMBER_1].")
+    assert answer == "John Smith should rest; see MRN-1234567."
+    turn2 = {
+        "model": "m",
+        "messages": [
+            *turn1["messages"],
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "Also notify Mary Jones, 13912345678."},
+        ],
+    }
+    out2, map2, _ = redact_chat_body(turn2, detector, profile())
+    assert out2["messages"][0] == out1["messages"][0]
+    assert out2["messages"][1]["content"] == "[PERSON_1] should rest; see [MEDICAL_RECORD_NUMBER_1]."
+    assert out2["messages"][2]["content"] == "Also notify [PERSON_2], [PHONE_NUMBER_1]."
+    assert map2.token_to_value["[PERSON_1]"] == "John Smith"
+
+
+def test_tokens_already_in_text_are_kept_and_their_numbers_not_reused(detector: PIIDetector) -> None:
+    body = chat("[PERSON_1] and [PERSON_3] met John Smith and Mary Jones; [REDACTED_PERSON] left.")
+    out, mapping, _ = redact_chat_body(body, detector, profile())
+    text = out["messages"][0]["content"]
+    assert text == "[PERSON_1] and [PERSON_3] met [PERSON_2] and [PERSON_4]; [REDACTED_PERSON] left."
+    assert set(mapping.token_to_value) == {"[PERSON_2]", "[PERSON_4]"}
+
+
+def test_resent_pseudonymized_answer_keeps_its_tokens(detector: PIIDetector) -> None:
+    body = {
+        "messages": [
+            {"role": "assistant", "content": "[PERSON_1] has [PHONE_NUMBER_1] on file."},
+            {"role": "user", "content": "And Mary Jones at 13912345678?"},
+        ]
+    }
+    out, mapping, _ = redact_chat_body(body, detector, profile())
+    assert out["messages"][0]["content"] == "[PERSON_1] has [PHONE_NUMBER_1] on file."
+    assert out["messages"][1]["content"] == "And [PERSON_2] at [PHONE_NUMBER_2]?"
+    assert "[PERSON_1]" not in mapping.token_to_value
+
+
+def test_actions_per_profile(detector: PIIDetector) -> None:
+    text = "John Smith paid with 4111 1111 1111 1111, email john@example.com, ip 10.1.2.3."
+    prof = profile(EMAIL_ADDRESS="redact", CREDIT_CARD="mask", IP_ADDRESS="allow")
+    out, mapping, report = redact_chat_body(chat(text), detector, prof)
+    assert out["messages"][0]["content"] == (
+        "[PERSON_1] paid with ************1111, email [REDACTED_EMAIL_ADDRESS], ip 10.1.2.3."
+    )
+    assert list(mapping.token_to_value.values()) == ["John Smith"]
+    assert report.entity_counts == {"PERSON": 1, "CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "IP_ADDRESS": 1}
+    assert report.actions == {"pseudonymize": 1, "mask": 1, "redact": 1, "allow": 1}
+
+
+def test_block_raises_with_entity_types_only(detector: PIIDetector) -> None:
+    strict = load_default_pii_policy().profile("strict")
+    body = chat("身份证号11010519491231002X，SSN 219-09-9999, John Smith")
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body(body, detector, strict)
+    assert info.value.code == "pii_blocked"
+    assert info.value.details == {"entity_types": ["CN_ID_CARD", "US_SSN"]}
+    rendered = str(info.value) + repr(info.value) + json.dumps(info.value.details)
+    for value in ("11010519491231002X", "219-09-9999", "John Smith"):
+        assert value not in rendered
+
+
+def test_every_model_visible_field_is_scanned_and_the_rest_untouched(detector: PIIDetector) -> None:
+    body = {
+        "model": "m",
+        "top_k": 20,
+        "regex": r"\d{11}",
+        "chat_template_kwargs": {"enable_thinking": True, "mode": "concise"},
+        "messages": [
+            {"role": "system", "content": "You assist Dr. Alice Brown."},
+            {
+                "role": "user",
+                "name": "John Smith",
+                "content": [
+                    {"type": "text", "text": "My phone is 13812345678"},
+                    {"text": "part without a type"},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {
+                            "name": "lookup",
+                            "arguments": json.dumps({"who": "张伟", "phone": "13912345678"}),
+                        },
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "found alice.brown@example.com"},
+        ],
+    }
+    snapshot = json.dumps(body, sort_keys=True)
+    out, _, report = redact_chat_body(body, detector, profile())
+    assert json.dumps(body, sort_keys=True) == snapshot  # input not mutated
+    messages = out["messages"]
+    assert messages[0]["content"] == "You assist Dr. [PERSON_1]."
+    assert messages[1]["name"] == "[PERSON_2]"
+    assert messages[1]["content"][0]["text"] == "My phone is [PHONE_NUMBER_1]"
+    assert messages[1]["content"][1] == {"text": "part without a type"}
+    arguments = json.loads(messages[2]["tool_calls"][0]["function"]["arguments"])
+    assert arguments == {"who": "[PERSON_3]", "phone": "[PHONE_NUMBER_2]"}
+    assert messages[3]["content"] == "found [EMAIL_ADDRESS_1]"
+    for key in ("top_k", "regex", "chat_template_kwargs", "model"):
+        assert out[key] == body[key]
+    assert report.fields_scanned == 6
+
+
+def test_non_text_parts_are_refused_because_they_cannot_be_scanned(detector: PIIDetector) -> None:
+    body = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "see image"},
+                    {"type": "image_url", "image_url": {"url": "data:,13812345678"}},
+                ],
+            }
+        ]
+    }
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body(body, detector, profile())
+    assert info.value.code == "unscannable_content"
+    assert "13812345678" not in str(info.value)
+
+
+def test_tool_definitions_and_user_field_are_scanned(detector: PIIDetector) -> None:
+    body = {
+        "messages": [{"role": "user", "content": "Book John Smith again"}],
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "book",
+                    "description": "Books for John Smith, phone 13812345678",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {
+                            "who": {"type": "string", "description": "usually alice.brown@example.com"}
+                        },
+                    },
+                },
+            }
+        ],
+        "user": "alice.brown@example.com",
+    }
+    out, _, _ = redact_chat_body(body, detector, profile())
+    function = out["tools"][0]["function"]
+    # Tools are numbered first (chat templates put them before the conversation).
+    assert function["description"] == "Books for [PERSON_1], phone [PHONE_NUMBER_1]"
+    assert function["parameters"]["properties"]["who"]["description"] == "usually [EMAIL_ADDRESS_1]"
+    assert function["name"] == "book"
+    assert out["messages"][0]["content"] == "Book [PERSON_1] again"
+    assert out["user"] == "[EMAIL_ADDRESS_1]"
+
+
+def test_completions_prompt_str_and_list(detector: PIIDetector) -> None:
+    out, _, _ = redact_completion_body({"prompt": "Dear John Smith,", "max_tokens": 5}, detector, profile())
+    assert out == {"prompt": "Dear [PERSON_1],", "max_tokens": 5}
+    out, _, _ = redact_completion_body({"prompt": ["call 13812345678", "no pii here"]}, detector, profile())
+    assert out["prompt"] == ["call [PHONE_NUMBER_1]", "no pii here"]
+    with pytest.raises(PolicyViolation) as info:
+        redact_completion_body({"prompt": [101, 2023]}, detector, profile())
+    assert info.value.code == "invalid_content"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": [{"role": "user", "content": 42}]},
+        {"messages": "hello"},
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+        {"messages": [{"role": "user", "content": "x", "name": 3}]},
+    ],
+)
+def test_odd_shapes_are_refused_as_invalid_content(detector: PIIDetector, body: dict) -> None:
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body(body, detector, profile())
+    assert info.value.code == "invalid_content"
+
+
+class _Broken:
+    def detect_many(self, texts):
+        raise RuntimeError("secret text John Smith")
+
+
+class _Slow:
+    def detect_many(self, texts):
+        time.sleep(0.5)
+        return [[] for _ in texts]
+
+
+def test_detector_failure_fails_closed_without_text_in_message() -> None:
+    with pytest.raises(DetectionUnavailable) as info:
+        redact_chat_body(chat("John Smith"), _Broken(), profile())  # type: ignore[arg-type]
+    assert "John" not in str(info.value) and info.value.__cause__ is None
+
+
+async def test_async_failure_and_timeout_fail_closed(detector: PIIDetector) -> None:
+    with pytest.raises(DetectionUnavailable):
+        await aredact_chat_body(chat("John Smith"), _Broken(), profile())  # type: ignore[arg-type]
+    with pytest.raises(DetectionUnavailable, match="timed out"):
+        await aredact_completion_body({"prompt": "x"}, _Slow(), profile(), timeout_s=0.05)  # type: ignore[arg-type]
+    out, _, _ = await aredact_chat_body(chat("call 13812345678"), detector, profile())
+    assert out["messages"][0]["content"] == "call [PHONE_NUMBER_1]"
+
+
+def test_pseudonym_map_repr_has_no_values(detector: PIIDetector) -> None:
+    _, mapping, _ = redact_chat_body(chat("John Smith"), detector, profile())
+    assert "John" not in repr(mapping) and "John" not in str(mapping)
+
+
+def test_analysis_makes_no_network_connection(monkeypatch: pytest.MonkeyPatch, pii_policy: PIIPolicy) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    fresh = PIIDetector(pii_policy, cache_key=b"k" * 32)
+    text = "Mail john.doe@example.co.uk or visit https://www.example.org/path, 患者张伟 13812345678"
+    found = {text[f.start : f.end]: f.entity_type for f in fresh.detect(text)}
+    assert found["john.doe@example.co.uk"] == "EMAIL_ADDRESS"
+    assert fresh.detect_patterns_only("x@example.com")
+
+
+def test_cache_avoids_reanalysis_and_keeps_no_raw_text(pii_policy: PIIPolicy, detector: PIIDetector) -> None:
+    text = "Unique cache probe: Patient Robert Miller, 13712345678."
+    calls_before = detector.analyzer_calls
+    first = detector.detect(text)
+    assert detector.analyzer_calls == calls_before + 1
+    assert detector.detect(text) == first
+    assert detector.detect_many([text, text]) == [first, first]
+    assert detector.analyzer_calls == calls_before + 1
+    entries = detector.cache._entries
+    for key, value in entries.items():
+        assert isinstance(key, bytes) and len(key) == 32
+        assert "Robert" not in repr(value) and "1371234" not in repr(value)
+    assert detector.cache.key(text) in entries
+    assert text.encode() not in b"".join(entries)
+
+
+def test_cache_is_bounded(pii_policy: PIIPolicy, detector: PIIDetector) -> None:
+    small = PIIDetector.__new__(PIIDetector)
+    small.__dict__.update(detector.__dict__)
+    from policies.pii.cache import FindingCache
+
+    small._cache = FindingCache(b"x" * 32, 3)
+    for index in range(10):
+        small.detect(f"text number {index}")
+    assert len(small.cache) == 3
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"stop": ["call 13812345678"]},
+        {"chat_template_kwargs": {"note": "John Smith 13812345678"}},
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "alice.brown@example.com"}}},
+    ],
+)
+def test_personal_data_in_fields_that_cannot_be_rewritten_refuses(detector: PIIDetector, extra: dict) -> None:
+    body = {"messages": [{"role": "user", "content": "hello"}], **extra}
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body(body, detector, profile())
+    assert info.value.code == "pii_in_unredactable_field"
+    assert "13812345678" not in str(info.value) and "alice" not in str(info.value)
+
+
+def test_text_too_long_to_scan_is_refused(detector: PIIDetector) -> None:
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body({"messages": [{"role": "user", "content": "a " * 300_000}]}, detector, profile())
+    assert info.value.code == "text_too_long"

@@ -1,0 +1,81 @@
+"""Settings: defaults < file < environment < flags; bad config fails with the key and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, load_settings
+
+
+def test_embedded_defaults_bind_localhost_and_use_sqlite_under_the_data_dir() -> None:
+    settings = load_settings(environ={})
+    assert settings.server.host == "127.0.0.1"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.database_url.endswith("var/gateway.db")
+    assert settings.uses_simulator
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[server]\nport = 9000\nhost = "0.0.0.0"\n[engine]\nurls = ["http://a:1"]\n')
+    settings = load_settings(config, environ={"GATEWAY_SERVER__PORT": "9100"})
+    assert (settings.server.port, settings.server.host) == (9100, "0.0.0.0")
+    assert settings.engine.urls == ("http://a:1",)
+    flagged = load_settings(
+        config, environ={"GATEWAY_SERVER__PORT": "9100"}, overrides={"server": {"port": 9200, "host": None}}
+    )
+    assert (flagged.server.port, flagged.server.host) == (9200, "0.0.0.0")
+
+
+def test_environment_lists_and_top_level_keys() -> None:
+    settings = load_settings(
+        environ={"GATEWAY_ENGINE__URLS": "http://a:1, http://b:2", "GATEWAY_DATA_DIR": "/srv/g"}
+    )
+    assert settings.engine.urls == ("http://a:1", "http://b:2")
+    assert settings.data_dir == "/srv/g"
+
+
+@pytest.mark.parametrize(
+    ("toml", "environ", "expected"),
+    [
+        ('[server]\nport = "high"\n', {}, "server.port"),
+        ("[server]\nprot = 1\n", {}, "prot"),
+        ("[nonsense]\na = 1\n", {}, "nonsense"),
+        ("", {"GATEWAY_SERVER__PORT": "70000"}, "server.port"),
+        ("", {"GATEWAY_ENGINE__URLS": "ftp://x"}, "engine.urls"),
+        ("", {"GATEWAY_STORAGE__URL": "mysql://x"}, "storage.url"),
+        ("", {"GATEWAY_A__B__C": "1"}, "GATEWAY_A__B__C"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, toml: str, environ: dict[str, str], expected: str) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, environ=environ)
+    assert expected in str(info.value)
+
+
+def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad, environ={})
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings(environ={})
+    with pytest.raises(AttributeError):
+        settings.server.port = 1  # type: ignore[misc]
+
+
+def test_several_workers_need_shared_rate_limits() -> None:
+    with pytest.raises(ConfigError, match=r"ratelimit\.redis_url"):
+        load_settings(environ={"GATEWAY_SERVER__WORKERS": "2"})
+    settings = load_settings(
+        environ={"GATEWAY_SERVER__WORKERS": "2", "GATEWAY_RATELIMIT__REDIS_URL": "redis://x"}
+    )
+    assert settings.server.workers == 2
