@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 from sqlalchemy import and_, delete, event, func, select, text, update
 from sqlalchemy.engine import Row, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from audit import crypto
@@ -142,6 +143,7 @@ class AuditStats:
     max_batch: int = 0
     checkpoints: int = 0
     failed_batches: int = 0
+    retried_batches: int = 0
     external_failures: int = 0
 
 
@@ -243,6 +245,26 @@ async def begin_locked(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": APPEND_LOCK_ID})
     else:
         raise AuditError(f"unsupported database dialect {conn.dialect.name}")
+
+
+# PostgreSQL: serialization failure, deadlock, lock not available. SQLite: SQLITE_BUSY, SQLITE_LOCKED.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_TRANSIENT_SQLITE_CODES = frozenset({5, 6})
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A lock conflict or a lost connection: the same transaction may succeed when tried again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _TRANSIENT_SQLSTATES:
+        return True
+    if getattr(orig, "sqlite_errorcode", None) in _TRANSIENT_SQLITE_CODES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
 async def _read_head(conn: AsyncConnection) -> tuple[int, str, int]:
@@ -410,7 +432,7 @@ class AuditLog:
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
             async with asyncio.timeout(self.settings.append_timeout_s):
-                receipts, checkpoint = await self._write_batch(batch)
+                receipts, checkpoint = await self._write_batch_retrying(batch)
         except Exception as exc:
             self.stats.failed_batches += 1
             log.error("audit.append_failed", error=type(exc).__name__, batch=len(batch))
@@ -428,6 +450,23 @@ class AuditLog:
         if checkpoint is not None:
             self._checkpointed()
             await self._write_external(checkpoint)
+
+    async def _write_batch_retrying(
+        self, batch: list[_Pending]
+    ) -> tuple[list[AppendReceipt], Checkpoint | None]:
+        """``_write_batch``, tried again after a lock conflict or a dropped connection (another
+        writer holding the SQLite file, a PostgreSQL restart), until the caller's deadline."""
+        attempt = 0
+        while True:
+            try:
+                return await self._write_batch(batch)
+            except Exception as exc:
+                if not is_transient_db_error(exc):
+                    raise
+                attempt += 1
+                self.stats.retried_batches += 1
+                log.warning("audit.append_retry", error=type(exc).__name__, attempt=attempt, batch=len(batch))
+                await asyncio.sleep(min(0.02 * 2**attempt, 0.5))
 
     async def _dek_for_row(self, key_id: str, scope: str, kek_version: int, wrapped: bytes) -> bytes:
         dek = self._deks.get(key_id)

@@ -49,9 +49,8 @@ async def test_receipt_names_the_committed_row(settings: AuditSettings) -> None:
     assert row == (receipt.seq, receipt.hash)
 
 
-async def test_append_fails_closed_without_hanging_when_the_database_is_locked(
-    settings: AuditSettings,
-) -> None:
+async def test_append_fails_closed_without_hanging_when_the_database_is_locked(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, append_timeout_s=1.0)
     log = await AuditLog.open(settings)
     await log.append(event(1))
     blocker = sqlite3.connect(db_path(settings), timeout=0.1)
@@ -69,6 +68,27 @@ async def test_append_fails_closed_without_hanging_when_the_database_is_locked(
     receipt = await log.append(event(3))
     assert receipt.seq == 2
     assert await log.healthy()
+    report = await log.verify()
+    await log.close()
+    assert report.ok and report.checked == 2
+
+
+async def test_append_waits_out_a_lock_held_longer_than_the_busy_timeout(settings: AuditSettings) -> None:
+    # Another process (a second gateway worker, a backup) holds the write lock for longer than
+    # SQLite's busy timeout but less than the append deadline: the append retries and succeeds.
+    log = await AuditLog.open(settings)
+    await log.append(event(1))
+    blocker = sqlite3.connect(db_path(settings), timeout=0.1)
+    blocker.execute("BEGIN EXCLUSIVE")
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.0, blocker.rollback)
+    try:
+        receipt = await log.append(event(2))
+    finally:
+        blocker.close()
+    assert receipt.seq == 2
+    assert log.stats.retried_batches >= 1
+    assert log.stats.failed_batches == 0
     report = await log.verify()
     await log.close()
     assert report.ok and report.checked == 2
