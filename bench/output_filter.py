@@ -6,7 +6,8 @@ numbers and a key that gets redacted) is fed chunk by chunk through the shipped 
 * rules only (a caller without pii:unmask, no detector);
 * rules + pseudonym restoration (pii:unmask);
 * rules + restoration + a regex PII detector with a 96-character window (the input step's bound);
-* rules + restoration + the real ``PIIDetector.detect_patterns_only`` (as the gateway runs it).
+* rules + restoration + the real ``PIIDetector.detect_patterns_only`` (as the gateway runs it);
+* the same plus NER clause by clause (``pii.stream_ner``).
 
 "Added TTFT" is the time from the first chunk arriving to the first byte released, assuming the
 engine emits one chunk every ``--tpot-ms`` (held chunks cost a full token time each).
@@ -129,6 +130,16 @@ def main() -> None:
         real = PIIDetector(load_default_pii_policy(), b"b" * 32, 100)
         configs["rules+restore+PIIDetector"] = lambda: StreamFilter(
             rules, RESTORE, real.detect_patterns_only, real.max_pattern_length
+        )
+        # pii.stream_ner: NER once per clause that could hold a name (held until it ends). No cache:
+        # every run feeds the same text, and a real answer's clauses are new text.
+        uncached = PIIDetector(load_default_pii_policy(), b"b" * 32, 0)
+        configs["...+PIIDetector+NER clauses"] = lambda: StreamFilter(
+            rules,
+            RESTORE,
+            uncached.detect_patterns_only,
+            uncached.max_pattern_length,
+            name_detector=uncached.detect,
         )
     n_chars = sum(map(len, chunks))
     print(f"{args.tokens} chunks, {n_chars} characters, {args.runs} runs, tpot {args.tpot_ms} ms")

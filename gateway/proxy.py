@@ -296,8 +296,9 @@ async def _append_response_record(
 def make_filter(services: Services, exchange: Exchange, *, streaming: bool = True) -> StreamFilter:
     """The output filter for this caller: restore only with ``pii:unmask``; redact leaked PII.
 
-    Streams look for structured identifiers only (per-chunk budget); whole answers also get NER,
-    so names the model produced on its own are caught there too.
+    Streams look for structured identifiers only (per-chunk budget) unless ``pii.stream_ner`` adds
+    NER clause by clause; whole answers also get NER, so names the model produced on its own are
+    caught there too.
     """
     policy = services.policy
     principal = exchange.principal
@@ -306,16 +307,20 @@ def make_filter(services: Services, exchange: Exchange, *, streaming: bool = Tru
     if exchange.pseudonyms is not None and has_permission(policy.rbac, principal, "pii:unmask"):
         restore = exchange.pseudonyms.token_to_value
     detector: Callable[[str], Sequence[Any]] | None = None
+    names: Callable[[str], Sequence[Any]] | None = None
     max_len = 0
     if services.detector is not None:
         profile = policy.pii.profiles[effective_pii_profile(policy.rbac, principal)]
-        detect = services.detector.detect_patterns_only if streaming else services.detector.detect
 
-        def detector(text: str) -> Sequence[Any]:
-            return [f for f in detect(text) if profile.action_for(f.entity_type) != "allow"]
+        def unless_allowed(detect: Callable[[str], Sequence[Any]]) -> Callable[[str], Sequence[Any]]:
+            return lambda text: [f for f in detect(text) if profile.action_for(f.entity_type) != "allow"]
 
+        full = services.detector.detect
+        detector = unless_allowed(services.detector.detect_patterns_only if streaming else full)
+        if streaming and services.settings.pii.stream_ner:
+            names = unless_allowed(full)
         max_len = services.detector.max_pattern_length
-    return StreamFilter(rules, restore, detector=detector, max_entity_len=max_len)
+    return StreamFilter(rules, restore, detector=detector, max_entity_len=max_len, name_detector=names)
 
 
 # ----------------------------------------------------------------------------- non-streaming
@@ -503,7 +508,10 @@ async def _relay(
                 if not client_wants_usage and "usage" in chunk:
                     chunk["usage"] = None
                 _drop_logprobs(chunk)
-                out = _filter_stream_chunk(chunk, filt, state)
+                if services.settings.pii.stream_ner and services.detector is not None:
+                    out = await _filter_off_loop(services, chunk, filt, state)
+                else:
+                    out = _filter_stream_chunk(chunk, filt, state)
                 if filt.blocked:
                     break
                 if out is not None:
@@ -593,6 +601,20 @@ def _audit_in_background(
     )
     services.background.add(task)
     task.add_done_callback(services.background.discard)
+
+
+async def _filter_off_loop(
+    services: Services, chunk: dict[str, Any], filt: StreamFilter, state: _StreamState
+) -> dict[str, Any] | None:
+    """``_filter_stream_chunk`` in a worker thread, bounded in time: with NER a finished clause
+    costs milliseconds, which must not stall the other requests on this event loop."""
+    try:
+        with anyio.fail_after(services.settings.pii.timeout_s):
+            return await anyio.to_thread.run_sync(
+                _filter_stream_chunk, chunk, filt, state, abandon_on_cancel=True
+            )
+    except TimeoutError:
+        raise DetectionUnavailable("PII detection on the answer timed out") from None
 
 
 def _filter_stream_chunk(

@@ -66,6 +66,9 @@ class PIISettings(_Section):
     enabled: bool = True
     # Run NER (names) on whole non-streaming answers too, not only pattern recognizers (~2-4 ms).
     answer_ner: bool = True
+    # Look for names (NER) in streamed answers too: a clause that could hold a name is held until
+    # it ends, so text arrives clause by clause instead of token by token. Off: identifiers only.
+    stream_ner: bool = False
     timeout_s: float = 5.0
     cache_entries: int = 20_000
 

@@ -15,6 +15,12 @@ groups joined to it) is held, never more than ``max_entity_len`` characters: pro
 that are already complete go out at once. The detector runs only when the released text holds an
 "@" or an identifier shape (``_IDENTIFIER_SHAPE``), and no detected value straddles the cut.
 
+An optional ``name_detector`` (NER: names, addresses) needs context rather than a shape, so it
+works clause by clause: a clause that holds a capitalized word or Chinese characters is held until
+it ends (". ", "! ", "? ", "; ", a line break, or a CJK stop or comma), then the detector sees the
+whole clause once. Titles and initials ("Dr. ", "J. ") do not end a clause. No clause is held
+longer than ``max_clause_len`` characters. This trades up to a clause of delay for coverage.
+
 Decisions are recorded only for text as it is released, so each match is counted once. Nothing
 in a decision, result or exception holds matched text.
 """
@@ -153,11 +159,15 @@ class StreamFilter:
         max_entity_len: int = 0,
         pii_token: Callable[[str], str] = default_pii_token,
         detector_stride: int = 0,
+        name_detector: Callable[[str], Sequence[Span]] | None = None,
+        max_clause_len: int = 400,
     ) -> None:
         if detector_stride < 0:
             raise ValueError("detector_stride must not be negative")
         if detector is not None and max_entity_len <= 0:
             raise ValueError("max_entity_len must be positive when a detector is given")
+        if name_detector is not None and max_clause_len <= 0:
+            raise ValueError("max_clause_len must be positive when a name detector is given")
         self._rules = rules
         self._table: RestoreTable = prepare_restore_map(restore_map)
         self._restoring = bool(restore_map)
@@ -167,6 +177,8 @@ class StreamFilter:
         # With a stride, a channel is scanned only once this many characters became releasable:
         # fewer detector calls for up to ``detector_stride`` more characters of delay.
         self._stride = detector_stride if detector is not None else 0
+        self._name_detector = name_detector
+        self._clause_window = max_clause_len if name_detector is not None else 0
         self._channels: dict[str, _Channel] = {}
         self._counts: dict[tuple[str, DecisionAction], int] = {}
         self._blocked = False
@@ -178,7 +190,12 @@ class StreamFilter:
     @property
     def window(self) -> int:
         """The most characters a channel can hold back: the longest pattern, token or PII value."""
-        return max(self._rules.window, self._table.matcher.window, self._pii_window + self._stride)
+        return max(
+            self._rules.window,
+            self._table.matcher.window,
+            self._pii_window + self._stride,
+            self._clause_window,
+        )
 
     @property
     def decisions(self) -> list[FilterDecision]:
@@ -237,6 +254,8 @@ class StreamFilter:
         cut = n
         if self._detector is not None:
             cut = self._detect(text, base, final, items)
+        if self._name_detector is not None:
+            cut = min(cut, self._detect_names(text, base, final, items))
         cut = max(base, min(cut, hold))
         if block is not None:
             cut = min(cut, block.start)
@@ -298,19 +317,7 @@ class StreamFilter:
         """Add detected values that can no longer grow; return the cut the detector allows."""
         assert self._detector is not None
         n = len(text)
-        protected = [it for it in items if it.kind in ("restore", "keep")]
-        # Offsets stay the same: tokens become spaces, so the detector never sees them.
-        if protected:
-            parts: list[str] = []
-            pos = base
-            for it in sorted(protected, key=lambda it: it.start):
-                parts.append(text[pos : it.start])
-                parts.append(" " * (it.end - it.start))
-                pos = it.end
-            parts.append(text[pos:])
-            scanned = "".join(parts)
-        else:
-            scanned = text[base:]
+        scanned = _without_tokens(text, base, items)
         cut = n if final else _identifier_hold(text, base, n, self._pii_window)
         # Structured identifiers need an "@" or several digits, and none straddles the cut (it lies
         # at the start of the identifier in progress): text about to go out without them is not scanned.
@@ -322,6 +329,24 @@ class StreamFilter:
                 continue
             if not final and end >= n:
                 cut = min(cut, start)  # may still grow
+                continue
+            items.append(_Item(start, end, "pii_redact", self._pii_token(span.entity_type), span.entity_type))
+        return cut
+
+    def _detect_names(self, text: str, base: int, final: bool, items: list[_Item]) -> int:
+        """Run the name detector once over the clauses that ended; return where the open one starts.
+
+        Values the pattern detector already found are not added twice."""
+        assert self._name_detector is not None
+        n = len(text)
+        cut = n if final else _clause_hold(text, base, n, self._clause_window)
+        if cut <= base or not _NAME_HINT.search(text, base, cut):
+            return cut
+        scanned = _without_tokens(text, base, items)[: cut - base]
+        found = [(it.start, it.end) for it in items if it.kind == "pii_redact"]
+        for span in self._name_detector(scanned):
+            start, end = base + span.start, base + span.end
+            if end <= start or any(s < end and start < e for s, e in found):
                 continue
             items.append(_Item(start, end, "pii_redact", self._pii_token(span.entity_type), span.entity_type))
         return cut
@@ -363,6 +388,22 @@ class StreamFilter:
     def _count(self, rule_id: str, action: DecisionAction) -> None:
         key = (rule_id, action)
         self._counts[key] = self._counts.get(key, 0) + 1
+
+
+def _without_tokens(text: str, base: int, items: list[_Item]) -> str:
+    """``text[base:]`` with pseudonym tokens (restored or kept) turned into spaces, offsets unchanged,
+    so a detector never sees the caller's own values again."""
+    protected = sorted((it for it in items if it.kind in ("restore", "keep")), key=lambda it: it.start)
+    if not protected:
+        return text[base:]
+    parts: list[str] = []
+    pos = base
+    for it in protected:
+        parts.append(text[pos : it.start])
+        parts.append(" " * (it.end - it.start))
+        pos = it.end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _settle(cut: int, base: int, items: list[_Item]) -> int:
@@ -447,3 +488,31 @@ def _word_start(text: str, position: int, floor: int) -> int:
     while position > floor and (text[position - 1] in _IDENTIFIER_CHARS or text[position - 1].isdigit()):
         position -= 1
     return position
+
+
+# Where a clause ends for the name detector: sentence punctuation followed by a space (not after a
+# title or a single initial), or a line break, or CJK sentence punctuation and commas.
+_CLAUSE_END = re.compile(
+    r"(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bMx)(?<!\bProf)(?<!\bSt)(?<!\b[A-Z])[.!?;](?=\s)"
+    r"|\n|[\u3002\uff01\uff1f\uff1b\uff0c\u3001]"
+)
+# A clause needs NER only if it could hold a name: a capital letter or a CJK ideograph.
+_NAME_HINT = re.compile(r"[A-Z\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _clause_hold(text: str, base: int, n: int, window: int) -> int:
+    """Where the clause still open at the end of ``text`` starts, if it could hold a name.
+
+    A clause with no capital letter or CJK ideograph yet is not held (text added later is held
+    from where it starts). A clause longer than ``window`` is cut at the first space past the
+    window's start (or at the window's start in text without spaces)."""
+    start = base
+    for m in _CLAUSE_END.finditer(text, base, n):
+        start = m.end()
+    if not _NAME_HINT.search(text, start, n):
+        return n
+    if n - start > window:
+        floor = n - window
+        space = text.find(" ", floor, n)
+        start = space + 1 if space >= 0 else floor
+    return start

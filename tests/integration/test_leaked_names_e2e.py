@@ -1,4 +1,5 @@
-"""Names the model produces on its own: redacted in whole answers (NER), documented gap in streams."""
+"""Names the model produces on its own: redacted in whole answers (NER) and, with ``pii.stream_ner``,
+in streams clause by clause; without it streams look for structured identifiers only."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import openai
 import pytest
 
 from tests.conftest import MODEL, Gateway, Simulator, start_gateway, start_simulator, stop
@@ -13,6 +15,13 @@ from tests.conftest import MODEL, Gateway, Simulator, start_gateway, start_simul
 pytestmark = pytest.mark.e2e
 
 ANSWER = ["The chart was reviewed by Margaret Thompson", " yesterday; call 415-555-0178 with questions."]
+# The same answer cut inside the name and inside the number, for the stream_ner gateway.
+SPLIT_ANSWER = [
+    "The chart was reviewed by Marg",
+    "aret Thom",
+    "pson yesterday; call 415-5",
+    "55-0178 with questions.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +65,32 @@ def test_stream_redacts_the_number_names_are_not_looked_for(stack) -> None:
     assert "415-555-0178" not in text
     # Streams look for structured identifiers only (per-chunk budget): see docs/ARCHITECTURE.md.
     assert "Margaret Thompson" in text
+
+
+@pytest.fixture(scope="module")
+def ner_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
+    script = tmp_path_factory.mktemp("s") / "script.json"
+    script.write_text(json.dumps([SPLIT_ANSWER]))
+    sim = start_simulator("--mode", "script", "--script", str(script))
+    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url, {"GATEWAY_PII__STREAM_NER": "true"})
+    yield sim, gw, gw.create_key("service")
+    stop(gw.proc)
+    stop(sim.proc)
+
+
+def test_with_stream_ner_a_name_split_across_chunks_is_redacted_in_the_stream(ner_stack) -> None:
+    _sim, gw, key = ner_stack
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=key, max_retries=0)
+    stream = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Who reviewed it?"}], stream=True
+    )
+    parts = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
+    text = "".join(parts)
+    assert "Margaret" not in text and "Thompson" not in text and "415-555-0178" not in text
+    assert text == (
+        "The chart was reviewed by [REDACTED_PERSON] yesterday; call [REDACTED_PHONE_NUMBER] with questions."
+    )
+    # Released clause by clause, not held to the end: the first clause went out on its own.
+    first = next(part for part in parts if part)
+    assert first.startswith("The chart was reviewed by [REDACTED_PERSON] yesterday;"), parts
+    assert "questions" not in first, parts

@@ -23,6 +23,7 @@ from litestar.testing import TestClient
 
 from gateway.app import create_app
 from gateway.settings import load_settings
+from policies.errors import DetectionUnavailable
 from tests import pii_corpus
 from tests.conftest import MODEL, Gateway, Simulator, gateway_cli, start_gateway, start_simulator, stop
 
@@ -468,3 +469,82 @@ def test_detector_timeout_refuses_with_503_and_forwards_nothing(
     assert elapsed < PII_TIMEOUT_S + 0.9, "the gateway waited for the slow detector instead of timing out"
     time.sleep(1.2)  # let the abandoned detector thread finish: it must not forward anything late
     assert sim.requests() == []
+
+
+@pytest.fixture(scope="module")
+def ner_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path_factory.mktemp("streamner")),
+            "engine": {"urls": [sim.url]},
+            "pii": {"timeout_s": PII_TIMEOUT_S, "stream_ner": True},
+        },
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_stream_ner_failure_on_the_answer_ends_the_stream_without_done(
+    ner_app_client: TestClient, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _app_key_for(ner_app_client)
+
+    def broken(text: str) -> Any:
+        raise DetectionUnavailable("PII detection failed (RuntimeError)")
+
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Summarize the visit of Alice Brennan"}],
+        "stream": True,
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    with ner_app_client.stream("POST", "/v1/chat/completions", headers=headers, json=body) as response:
+        assert response.status_code == 200
+        healthy = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert healthy[-1] == "data: [DONE]"
+    assert "Brennan" not in "".join(healthy)
+
+    monkeypatch.setattr(ner_app_client.app.state.services.detector, "detect", broken)
+    with ner_app_client.stream("POST", "/v1/chat/completions", headers=headers, json=body) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert "data: [DONE]" not in lines
+    assert json.loads(lines[-1][6:])["error"]["code"] == "pii_detection_unavailable"
+    assert "Brennan" not in "".join(lines) and "Summarize" not in "".join(lines)
+
+
+def test_stream_ner_timeout_on_the_answer_ends_the_stream_without_done(
+    ner_app_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _app_key_for(ner_app_client)
+    real = ner_app_client.app.state.services.detector.detect
+
+    def slow(text: str) -> Any:
+        time.sleep(PII_TIMEOUT_S + 1.0)
+        return real(text)
+
+    monkeypatch.setattr(ner_app_client.app.state.services.detector, "detect", slow)
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Note for Alice Brennan"}],
+        "stream": True,
+    }
+    started = time.monotonic()
+    with ner_app_client.stream(
+        "POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body
+    ) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert time.monotonic() - started < PII_TIMEOUT_S + 0.9
+    assert "data: [DONE]" not in lines
+    assert json.loads(lines[-1][6:])["error"]["code"] == "pii_detection_unavailable"
+    time.sleep(1.2)  # let the abandoned detector thread finish before the next test
+
+
+def _app_key_for(client: TestClient) -> str:
+    services = client.app.state.services
+
+    async def make() -> str:
+        _, plaintext = await services.keys.create("streamner-service", ["service"])
+        return str(plaintext)
+
+    return str(client.blocking_portal.call(make))

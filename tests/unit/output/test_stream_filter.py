@@ -7,7 +7,7 @@ import pytest
 from policies.output.config import CompiledRules, OutputPolicy, compile_rules_for_role, parse_output_policy
 from policies.output.stream_filter import StreamFilter, filter_text
 
-from .conftest import TEST_MAX_ENTITY_LEN, regex_detector, run_chunks, split_at
+from .conftest import TEST_MAX_ENTITY_LEN, FakeSpan, regex_detector, run_chunks, split_at
 
 RESTORE = {
     "[PERSON_1]": "Alice Zhang",
@@ -340,3 +340,83 @@ def test_detector_stride_still_catches_split_values_and_bounds_the_hold(analyst_
         assert filt.held("content") <= TEST_MAX_ENTITY_LEN + 16
     out.append(filt.finish("content").text)
     assert "".join(out) == "Reach me at [REDACTED_PHONE_NUMBER] or [REDACTED_EMAIL_ADDRESS]. " * 20
+
+
+# ----------------------------------------------------------------------------- names (clause by clause)
+
+_NAMES = ("John Smith", "Margaret Holloway", "王建国")
+
+
+def name_detector(text: str) -> list[FakeSpan]:
+    """Finds a few fixed names, standing in for NER; records what it was asked."""
+    name_detector.calls.append(text)  # type: ignore[attr-defined]
+    spans = []
+    for name in _NAMES:
+        start = text.find(name)
+        while start >= 0:
+            spans.append(FakeSpan("PERSON", start, start + len(name)))
+            start = text.find(name, start + 1)
+    return spans
+
+
+name_detector.calls = []  # type: ignore[attr-defined]
+
+
+def _names_filter(rules: CompiledRules, window: int = 400) -> StreamFilter:
+    name_detector.calls.clear()  # type: ignore[attr-defined]
+    return StreamFilter(rules, None, name_detector=name_detector, max_clause_len=window)
+
+
+def test_a_clause_that_may_hold_a_name_is_released_when_it_ends(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules)
+    assert filt.feed("content", "the results for ").text == "the results for "
+    assert filt.feed("content", "John Sm").text == ""
+    assert filt.feed("content", "ith were normal").text == ""
+    assert filt.feed("content", ". Next").text == "[REDACTED_PERSON] were normal."
+    assert filt.finish("content").text == " Next"
+    assert [(d.rule_id, d.action, d.count) for d in filt.decisions] == [("PERSON", "pii_redact", 1)]
+
+
+def test_the_name_detector_sees_each_clause_once(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules)
+    text = "Margaret Holloway was admitted. She is stable; her daughter visited. 王建国，男，已出院。"
+    out = "".join(filt.feed("content", ch).text for ch in text) + filt.finish("content").text
+    assert out == (
+        "[REDACTED_PERSON] was admitted. She is stable; her daughter visited. [REDACTED_PERSON]，男，已出院。"
+    )
+    calls = name_detector.calls  # type: ignore[attr-defined]
+    assert len(calls) == len(set(calls)) <= 6
+    assert "".join(calls).count("Margaret Holloway") == 1
+
+
+def test_titles_and_initials_do_not_end_a_clause(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules)
+    assert filt.feed("content", "Seen by Dr. ").text == ""
+    assert filt.feed("content", "J. ").text == ""
+    assert filt.feed("content", "John Smith today. ").text == "Seen by Dr. J. [REDACTED_PERSON] today. "
+
+
+def test_lower_case_text_is_not_held_for_names(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules)
+    for word in "continue metformin and recheck in two weeks".split():
+        assert filt.feed("content", word + " ").text == word + " "
+    assert name_detector.calls == []  # type: ignore[attr-defined]
+
+
+def test_a_long_clause_is_cut_at_a_space_within_the_window(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules, window=60)
+    fed = released = 0
+    text = "Word " * 100
+    for chunk in split_at(text, range(0, len(text), 3)):
+        released += len(filt.feed("content", chunk).text)
+        fed += len(chunk)
+        assert fed - released <= filt.window
+    assert released + len(filt.finish("content").text) == len(text)
+
+
+def test_restored_tokens_are_not_given_to_the_name_detector(analyst_rules: CompiledRules) -> None:
+    filt = StreamFilter(analyst_rules, {"[PERSON_1]": "John Smith"}, name_detector=name_detector)
+    name_detector.calls.clear()  # type: ignore[attr-defined]
+    out = run_chunks(filt, ["Ask [PER", "SON_1] about it. Done."])
+    assert out == "Ask John Smith about it. Done."
+    assert all("John" not in call and "PERSON" not in call for call in name_detector.calls)  # type: ignore[attr-defined]

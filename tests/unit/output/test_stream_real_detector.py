@@ -93,3 +93,50 @@ def test_prose_with_small_numbers_is_released_without_the_full_window(
         assert filt.held("0.content") <= 16
     released += filt.finish("0.content").text
     assert released == text + " "
+
+
+# ----------------------------------------------------------------------------- names in streams
+
+NAME_SENTENCES = [
+    ("Dr. Margaret Holloway reviewed the chart this morning.", "Margaret Holloway"),
+    ("The referral letter was written by Thomas Whitfield; he agrees.", "Thomas Whitfield"),
+    ("Please ask Priya Raman to confirm the dose of Metformin 500 mg.", "Priya Raman"),
+    ("患者王建国今日复查，血压 130/85 mmHg。", "王建国"),
+    ("According to the notes, Hannah Becker was discharged. Follow up in 2 weeks.", "Hannah Becker"),
+]
+
+
+def _names_filter(rules: CompiledRules, detector: PIIDetector) -> StreamFilter:
+    return StreamFilter(
+        rules,
+        None,
+        detector=detector.detect_patterns_only,
+        max_entity_len=detector.max_pattern_length,
+        name_detector=detector.detect,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sample=st.sampled_from(NAME_SENTENCES),
+    cuts=st.lists(st.integers(min_value=0, max_value=120), max_size=10),
+)
+def test_a_name_the_model_writes_never_reaches_the_client(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, sample: tuple[str, str], cuts: list[int]
+) -> None:
+    text, name = sample
+    out = _run(_names_filter(analyst_rules, real_detector), text, cuts)
+    assert name not in out
+    assert "[REDACTED_PERSON]" in out
+    for surname_part in name.split()[-1:]:
+        assert surname_part not in out
+
+
+def test_names_in_one_character_chunks_and_clinical_facts_survive(
+    real_detector: PIIDetector, analyst_rules: CompiledRules
+) -> None:
+    filt = _names_filter(analyst_rules, real_detector)
+    text = "Summary for Alice Brennan: HbA1c 7.2%, blood pressure 130/85 mmHg. Continue Metformin 500 mg."
+    out = "".join(filt.feed("0.content", ch).text for ch in text) + filt.finish("0.content").text
+    assert "Alice" not in out and "Brennan" not in out
+    assert "HbA1c 7.2%, blood pressure 130/85 mmHg. Continue Metformin 500 mg." in out
