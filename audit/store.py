@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from audit import crypto
-from audit.checkpoints import append_checkpoint, read_checkpoints
+from audit.checkpoints import append_checkpoint, head_witness_path, read_checkpoints, read_head, write_head
 from audit.errors import AuditError, AuditIntegrityError, AuditUnavailable, KeyUnavailable
 from audit.keyring import (
     SUBJECT_KEY_FILE,
@@ -450,6 +450,7 @@ class AuditLog:
         if checkpoint is not None:
             self._checkpointed()
             await self._write_external(checkpoint)
+        await self._witness_head(receipts[-1])
 
     async def _write_batch_retrying(
         self, batch: list[_Pending]
@@ -614,6 +615,20 @@ class AuditLog:
         await self._write_external(checkpoint)
         return checkpoint
 
+    async def _witness_head(self, receipt: AppendReceipt) -> None:
+        """Sign the head just committed into the head witness file (after the waiting requests
+        were released: it is not on their path)."""
+        path = head_witness_path(self.settings.checkpoint_file)
+
+        def sign_and_write() -> None:
+            write_head(path, self.signer.checkpoint(receipt.seq, receipt.hash, _now_us()))
+
+        try:
+            await asyncio.to_thread(sign_and_write)
+        except OSError as exc:
+            self.stats.external_failures += 1
+            log.error("audit.head_witness_failed", error=type(exc).__name__, seq=receipt.seq)
+
     async def _write_external(self, checkpoint: Checkpoint) -> None:
         async with self._external_lock:
             if checkpoint.seq <= self._last_external_seq:
@@ -748,6 +763,7 @@ class AuditLog:
         Safe while writers run: checkpoints are read before the head, so each one is covered.
         """
         external = await asyncio.to_thread(read_checkpoints, self.settings.checkpoint_file)
+        witness = await asyncio.to_thread(read_head, head_witness_path(self.settings.checkpoint_file))
         try:
             async with self.engine.connect() as conn:
                 db_checkpoints = [
@@ -755,11 +771,15 @@ class AuditLog:
                 ]
                 head, _, _ = await _read_head(conn)
                 every = [*db_checkpoints, *external.checkpoints]
+                if witness.checkpoint is not None:
+                    every.append(witness.checkpoint)
                 verifier = ChainVerifier(
                     self.signer.verifier, checkpoint_seqs=frozenset(cp.seq for cp in every)
                 )
                 for line in external.malformed_lines:
                     verifier.problem(f"external checkpoint file line {line} is malformed")
+                if witness.malformed:
+                    verifier.problem("the head witness file is malformed")
                 last = 0
                 r = records_table.c
                 while last < head:

@@ -3,14 +3,17 @@ which names the first bad record."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
 import sqlite3
+import stat
 
 import pytest
 from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
 
+from audit.checkpoints import head_witness_path, read_head, write_head
 from audit.records import StoredRecord, ciphertext_digest, record_hash
 from audit.store import AuditLog, AuditSettings
 
@@ -223,3 +226,49 @@ async def test_database_file_and_wal_hold_no_known_plaintext(settings: AuditSett
     view = await log.get(31, with_content=True)
     await log.close()
     assert view is not None and marker in view.content["prompt"]
+
+
+async def _wait_for_head_witness(settings: AuditSettings, seq: int) -> None:
+    path = head_witness_path(settings.checkpoint_file)
+    for _ in range(200):
+        witness = read_head(path).checkpoint
+        if witness is not None and witness.seq >= seq:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the head witness was not written")
+
+
+async def test_tail_dropped_after_the_last_checkpoint_is_caught_by_the_head_witness(
+    settings: AuditSettings,
+) -> None:
+    log = await AuditLog.open(settings)  # checkpoint every 5 records: 7 leaves 6 and 7 unsigned
+    for i in range(1, 8):
+        await log.append(event(i))
+    await _wait_for_head_witness(settings, 7)
+    path = db_path(settings)
+    raw_execute(path, "DELETE FROM audit_records WHERE seq >= 6")
+    raw_execute(path, "DELETE FROM audit_checkpoints")
+    report = await log.verify()
+    assert (report.ok, report.first_bad_seq) == (False, 6)
+    assert "truncated" in (report.reason or "")
+    await log.close()
+
+
+async def test_head_witness_never_goes_back_and_a_malformed_one_is_reported(settings: AuditSettings) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(1, 4):
+        await log.append(event(i))
+    await _wait_for_head_witness(settings, 3)
+    witness_path = head_witness_path(settings.checkpoint_file)
+    newest = read_head(witness_path).checkpoint
+    assert newest is not None
+    # An older head (another process that committed earlier) does not replace a newer one.
+    write_head(witness_path, dataclasses.replace(newest, seq=1))
+    assert read_head(witness_path).checkpoint == newest
+    assert stat.S_IMODE(os.stat(witness_path).st_mode) == 0o600
+    assert (await log.verify()).ok
+    witness_path.write_text("{not json")
+    report = await log.verify()
+    await log.close()
+    assert not report.ok
+    assert "head witness" in (report.reason or "")
