@@ -7,9 +7,12 @@ came from.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+
+import regex
 
 # Zero-width characters, soft hyphen, word joiners and bidi controls: invisible, and
 # used to split a number so that a pattern no longer matches it.
@@ -65,7 +68,8 @@ def _needs_char_pass(text: str) -> bool:
 
 
 def normalize(text: str) -> NormalizedText:
-    """NFKC per character, invisible and bidi controls removed, split digit groups joined."""
+    """NFKC per character, digits of every script as ASCII, invisible and bidi controls removed,
+    split digit groups joined."""
     if not _needs_char_pass(text) and not _DIGIT_RUN_RE.search(text):
         return NormalizedText(text, text, None)
     chars: list[str] = []
@@ -86,7 +90,7 @@ def normalize(text: str) -> NormalizedText:
             for out in folded:
                 if ord(out) in _INVISIBLE:
                     continue
-                chars.append(out)
+                chars.append(_ascii_digit(out) if out.isdigit() or ord(out) > 0xFFFF else out)
                 origin.append(index)
     stage = "".join(chars)
     if not _DIGIT_RUN_RE.search(stage):
@@ -114,6 +118,26 @@ def normalize(text: str) -> NormalizedText:
     if joined == text:
         return NormalizedText(text, text, None)
     return NormalizedText(text, joined, tuple(out_origin))
+
+
+# The recognizers match with the ``regex`` package, whose Unicode tables can be newer than Python's:
+# a digit it knows and ``int()`` does not (Kawi, Unicode 15, on Python 3.11) made checksums raise.
+_REGEX_DIGIT = regex.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=512)
+def _ascii_digit(ch: str) -> str:
+    """A decimal digit of any script as its ASCII digit ("٤", "४", "𑽔" -> "4"); other characters
+    unchanged. Unicode keeps each script's digits 0-9 in one run of ten code points."""
+    value = unicodedata.decimal(ch, None)
+    if value is None:
+        if not _REGEX_DIGIT.fullmatch(ch):
+            return ch
+        code = first = ord(ch)
+        while first > code - 60 and _REGEX_DIGIT.fullmatch(chr(first - 1)):
+            first -= 1
+        value = (code - first) % 10
+    return chr(0x30 + value)
 
 
 _GROUP_RE = re.compile(r"\d+|[Xx]")

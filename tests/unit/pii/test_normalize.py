@@ -29,6 +29,25 @@ def test_fullwidth_digits_and_zero_width_chars_are_normalized() -> None:
     assert norm.to_original(start, start + 11) == (4, 17)
 
 
+def test_digits_of_other_scripts_become_ascii_and_map_back() -> None:
+    arabic_indic = "tel \u0664\u0661\u0665-\u0665\u0665\u0665-\u0660\u0661\u0663\u0662 ok"
+    norm = normalize(arabic_indic)
+    assert norm.text == "tel 4155550132 ok"
+    assert norm.to_original(4, 14) == (4, 16)
+    # Kawi digits (Unicode 15): the regex engine of the recognizers knows them, int() on
+    # Python 3.11 does not; they used to make the card checksum raise (detection refused).
+    kawi = "".join(chr(0x11F50 + int(d)) for d in "4111111111111111")
+    assert normalize(f"card {kawi}").text == "card 4111111111111111"
+
+
+def test_digits_of_other_scripts_are_detected_not_refused(detector: PIIDetector) -> None:
+    kawi = "".join(chr(0x11F50 + int(d)) for d in "4111111111111111")
+    for finding in (detector.detect(f"card {kawi} ok"), detector.detect_patterns_only(f"card {kawi} ok")):
+        assert [(f.entity_type, f.start, f.end) for f in finding] == [("CREDIT_CARD", 5, 21)]
+    noise = "4" + "".join(chr(0x11F50 + i % 10) for i in range(15))
+    assert detector.detect_patterns_only(f"x {noise} y") == []
+
+
 def test_split_digit_groups_are_joined_but_dates_ssn_ip_and_decimals_are_kept() -> None:
     assert normalize("call 138 1234 5678 or 138-1234-5678 or 138.1234.5678").text == (
         "call 13812345678 or 13812345678 or 13812345678"
