@@ -24,8 +24,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
+import os
 import re
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections import deque
@@ -1022,8 +1025,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             load_script(config.script_path)
     except ValueError as exc:
         parser.error(str(exc))
+    exit_with_parent(os.environ.get(PARENT_PID_ENV))
     run_simulator(config)
     return 0
+
+
+# Set by ``gateway serve``/``demo`` when they start the simulator as their child: the simulator
+# stops when that process is gone, even when it died without cleaning up (uvicorn re-raises
+# SIGTERM after its shutdown, so the parent's ``finally`` never runs; SIGKILL never runs it).
+PARENT_PID_ENV = "GATEWAY_SIM_PARENT_PID"
+
+
+def exit_with_parent(parent_pid: str | None, interval_s: float = 0.5) -> None:
+    """Send ourselves SIGTERM (a clean uvicorn shutdown) once ``parent_pid`` is no longer our parent."""
+    if not parent_pid:
+        return
+    expected = int(parent_pid)
+
+    def watch() -> None:
+        while os.getppid() == expected:
+            time.sleep(interval_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 if __name__ == "__main__":

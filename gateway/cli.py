@@ -71,8 +71,11 @@ def wait_for_http(url: str, timeout_s: float = 30.0, process: subprocess.Popen[b
 @contextmanager
 def run_simulator_process(port: int, extra: Sequence[str] = ()) -> Iterator[str]:
     """Start the SGLang simulator as a child process; yields its base URL and stops it on exit."""
+    from engine.simulator import PARENT_PID_ENV
+
     command = [sys.executable, "-m", "engine.simulator", "--port", str(port), *extra]
-    process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed arguments
+    env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}
+    process = subprocess.Popen(command, env=env)  # noqa: S603 - our own module, fixed arguments
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/health", process=process)

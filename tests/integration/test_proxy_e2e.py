@@ -296,8 +296,12 @@ def test_serve_without_engine_url_starts_the_labelled_simulator(tmp_path) -> Non
                 model=MODEL, messages=[{"role": "user", "content": "ping"}]
             )
             assert answer.choices[0].message.content == "ping"
+            simulators = _child_pids(proc.pid)
+            assert len(simulators) == 1
         finally:
             stop(proc)
+    # uvicorn ends the gateway by re-raising SIGTERM: the simulator child must not outlive it.
+    _assert_exited(simulators)
     text = log_path.read_text(errors="replace")
     assert "SIMULATOR" in text and "NOT a model" in text
     assert (tmp_path / "var" / "keys").stat().st_mode & 0o077 == 0
@@ -345,8 +349,44 @@ def test_demo_prints_a_working_key_and_examples(tmp_path) -> None:
             )
             # The clinician gets the values restored; the engine saw only tokens.
             assert "jane.doe@example.org" in answer.choices[0].message.content
+            simulators = _child_pids(proc.pid)
         finally:
-            stop(proc)
+            proc.kill()  # even a gateway killed outright takes its simulator with it
+            proc.wait()
+    _assert_exited(simulators)
+
+
+def _child_pids(pid: int) -> list[int]:
+    import subprocess
+
+    out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
+def _assert_exited(pids: list[int]) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in alive if _running(pid)]
+    assert not alive, f"simulator processes still running: {alive}"
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes (its parent, already dead, was not ours to reap).
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_gateway_engine_sim_command_serves_the_sglang_api() -> None:
