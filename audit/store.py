@@ -316,6 +316,10 @@ class AuditLog:
         self._scopes = _Lru(settings.dek_cache_entries)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        # The newest committed head not yet in the head witness file, and the task that writes it.
+        self._unwitnessed: AppendReceipt | None = None
+        self._witness_wakeup = asyncio.Event()
+        self._witness: asyncio.Task[None] | None = None
         self._closed = False
         self._dirty = False
         self._last_checkpoint_at = time.monotonic()
@@ -350,6 +354,7 @@ class AuditLog:
         external = await asyncio.to_thread(read_checkpoints, settings.checkpoint_file)
         self._last_external_seq = max((cp.seq for cp in external.checkpoints), default=0)
         self._writer = asyncio.get_running_loop().create_task(self._run_writer(), name="audit-writer")
+        self._witness = asyncio.get_running_loop().create_task(self._run_witness(), name="audit-witness")
         return self
 
     def subject_ref(self, subject_id: str) -> str:
@@ -450,7 +455,8 @@ class AuditLog:
         if checkpoint is not None:
             self._checkpointed()
             await self._write_external(checkpoint)
-        await self._witness_head(receipts[-1])
+        self._unwitnessed = receipts[-1]
+        self._witness_wakeup.set()
 
     async def _write_batch_retrying(
         self, batch: list[_Pending]
@@ -615,9 +621,21 @@ class AuditLog:
         await self._write_external(checkpoint)
         return checkpoint
 
+    async def _run_witness(self) -> None:
+        """Keep the head witness file on the newest committed head, beside the writer (not on the
+        path of the appends, nor of the next batch); heads committed meanwhile are coalesced."""
+        while True:
+            await self._witness_wakeup.wait()
+            await self._flush_witness()
+
+    async def _flush_witness(self) -> None:
+        self._witness_wakeup.clear()
+        receipt, self._unwitnessed = self._unwitnessed, None
+        if receipt is not None:
+            await self._witness_head(receipt)
+
     async def _witness_head(self, receipt: AppendReceipt) -> None:
-        """Sign the head just committed into the head witness file (after the waiting requests
-        were released: it is not on their path)."""
+        """Sign ``receipt``'s head into the head witness file."""
         path = head_witness_path(self.settings.checkpoint_file)
 
         def sign_and_write() -> None:
@@ -899,6 +917,11 @@ class AuditLog:
                 await asyncio.wait_for(asyncio.shield(self._writer), self.settings.append_timeout_s * 2)
             if not self._writer.done():
                 self._writer.cancel()
+        if self._witness is not None:
+            self._witness.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._witness
+            await self._flush_witness()
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if isinstance(item, _Pending) and not item.future.done():
