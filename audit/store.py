@@ -29,7 +29,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from audit import crypto
-from audit.checkpoints import append_checkpoint, head_witness_path, read_checkpoints, read_head, write_head
+from audit.checkpoints import (
+    HeadWitnessFile,
+    append_checkpoint,
+    head_witness_path,
+    read_checkpoints,
+    read_head,
+)
 from audit.errors import AuditError, AuditIntegrityError, AuditUnavailable, KeyUnavailable
 from audit.keyring import (
     SUBJECT_KEY_FILE,
@@ -320,6 +326,7 @@ class AuditLog:
         self._unwitnessed: AppendReceipt | None = None
         self._witness_wakeup = asyncio.Event()
         self._witness: asyncio.Task[None] | None = None
+        self._witness_file = HeadWitnessFile(head_witness_path(settings.checkpoint_file))
         self._closed = False
         self._dirty = False
         self._last_checkpoint_at = time.monotonic()
@@ -636,10 +643,9 @@ class AuditLog:
 
     async def _witness_head(self, receipt: AppendReceipt) -> None:
         """Sign ``receipt``'s head into the head witness file."""
-        path = head_witness_path(self.settings.checkpoint_file)
 
         def sign_and_write() -> None:
-            write_head(path, self.signer.checkpoint(receipt.seq, receipt.hash, _now_us()))
+            self._witness_file.write(self.signer.checkpoint(receipt.seq, receipt.hash, _now_us()))
 
         try:
             await asyncio.to_thread(sign_and_write)
@@ -922,6 +928,7 @@ class AuditLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._witness
             await self._flush_witness()
+            self._witness_file.close()
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if isinstance(item, _Pending) and not item.future.done():

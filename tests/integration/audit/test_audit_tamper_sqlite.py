@@ -13,8 +13,9 @@ import stat
 import pytest
 from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
 
-from audit.checkpoints import head_witness_path, read_head, write_head
+from audit.checkpoints import HeadWitness, head_witness_path, read_head, write_head
 from audit.records import StoredRecord, ciphertext_digest, record_hash
+from audit.signing import Checkpoint
 from audit.store import AuditLog, AuditSettings
 
 N = 20  # checkpoints every 5 records: at 5, 10, 15, 20
@@ -272,3 +273,20 @@ async def test_head_witness_never_goes_back_and_a_malformed_one_is_reported(sett
     await log.close()
     assert not report.ok
     assert "head witness" in (report.reason or "")
+
+
+def test_a_torn_head_witness_slot_leaves_the_previous_head_readable(tmp_path) -> None:
+    path = tmp_path / "checkpoints.jsonl.head"
+    first = Checkpoint(seq=4, head_hash="a" * 64, ts_us=1, key_id="k", signature="00" * 64)
+    second = dataclasses.replace(first, seq=5, head_hash="b" * 64)
+    write_head(path, first)
+    write_head(path, second)
+    assert read_head(path).checkpoint == second
+    data = bytearray(path.read_bytes())
+    newest_slot = data.index(b'"seq":5') // 512
+    data[newest_slot * 512 + 10] ^= 0xFF  # a crash in the middle of writing the newest slot
+    path.write_bytes(bytes(data))
+    assert read_head(path) == HeadWitness(first, False)
+    data[(1 - newest_slot) * 512 + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert read_head(path).malformed
