@@ -41,7 +41,10 @@ async def load(url: str, headers: dict[str, str], total: int, concurrency: int) 
                 try:
                     response = await client.post(url + "/v1/chat/completions", json=body, headers=headers)
                     failures += response.status_code != 200
-                    statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+                    label = str(response.status_code)
+                    if response.status_code != 200:
+                        label += f" {_error_code(response)}"
+                    statuses[label] = statuses.get(label, 0) + 1
                 except httpx.HTTPError:
                     failures += 1
 
@@ -54,6 +57,13 @@ async def load(url: str, headers: dict[str, str], total: int, concurrency: int) 
         "total": total,
         "statuses": statuses,
     }
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 def main() -> None:

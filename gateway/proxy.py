@@ -13,9 +13,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import anyio
 import msgspec
 import structlog
 
@@ -168,7 +168,7 @@ async def prepare(
         redact = aredact_chat_body if route is CHAT else aredact_completion_body
         try:
             exchange.forwarded, exchange.pseudonyms, exchange.report = await redact(
-                body, services.detector, profile, timeout_s=services.settings.pii.timeout_s
+                body, services.detector, profile, services.pii_pool
             )
         except PolicyViolation as exc:
             await _append_request_record(
@@ -354,11 +354,10 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
 
     try:
         # NER on a whole answer takes milliseconds: keep it off the event loop, bounded in time.
-        with anyio.fail_after(services.settings.pii.timeout_s):
-            await anyio.to_thread.run_sync(filter_answer, abandon_on_cancel=True)
+        await services.pii_pool.run(filter_answer)
     except Exception as exc:
         await _record_failure(services, exchange, exc, answer=raw)
-        if isinstance(exc, TimeoutError | DetectionUnavailable):
+        if isinstance(exc, DetectionUnavailable):
             raise DetectionUnavailable("PII detection on the answer failed") from None
         raise
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
@@ -606,15 +605,9 @@ def _audit_in_background(
 async def _filter_off_loop(
     services: Services, chunk: dict[str, Any], filt: StreamFilter, state: _StreamState
 ) -> dict[str, Any] | None:
-    """``_filter_stream_chunk`` in a worker thread, bounded in time: with NER a finished clause
+    """``_filter_stream_chunk`` in the detection pool, bounded in time: with NER a finished clause
     costs milliseconds, which must not stall the other requests on this event loop."""
-    try:
-        with anyio.fail_after(services.settings.pii.timeout_s):
-            return await anyio.to_thread.run_sync(
-                _filter_stream_chunk, chunk, filt, state, abandon_on_cancel=True
-            )
-    except TimeoutError:
-        raise DetectionUnavailable("PII detection on the answer timed out") from None
+    return await services.pii_pool.run(partial(_filter_stream_chunk, chunk, filt, state))
 
 
 def _filter_stream_chunk(

@@ -22,6 +22,7 @@ from gateway.auth.keys import KeyStore
 from gateway.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.settings import Settings
 from policies.bundle import PolicyBundle, PolicyHolder
+from policies.pii.offload import DetectionPool
 
 if TYPE_CHECKING:  # spaCy and Presidio load only where detection runs (not for CLI commands)
     from policies.pii.analyzer import PIIDetector
@@ -42,6 +43,7 @@ class Services:
     limiter: RateLimiter
     detector: PIIDetector | None
     jwt: JWTVerifier | None
+    pii_pool: DetectionPool
     pii_cache_key: bytes = b""
     background: set[Any] = field(default_factory=set)
 
@@ -210,6 +212,11 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             limiter=limiter,
             detector=detector,
             jwt=jwt,
+            pii_pool=DetectionPool(
+                settings.pii.max_parallel or os.cpu_count() or 1,
+                settings.pii.timeout_s,
+                settings.pii.queue_timeout_s,
+            ),
             pii_cache_key=pii_cache_key,
         )
         yield services

@@ -69,7 +69,11 @@ class PIISettings(_Section):
     # Look for names (NER) in streamed answers too: a clause that could hold a name is held until
     # it ends, so text arrives clause by clause instead of token by token. Off: identifiers only.
     stream_ner: bool = False
+    # Time limit of one detection step, from when it starts running.
     timeout_s: float = 5.0
+    # Detection steps running at once (0: one per CPU); more wait their turn, at most queue_timeout_s.
+    max_parallel: int = 0
+    queue_timeout_s: float = 30.0
     cache_entries: int = 20_000
 
 
@@ -237,6 +241,8 @@ def _check_values(settings: Settings) -> None:
         ),
         (2 <= settings.server.max_json_depth <= 512, "server.max_json_depth", "must be between 2 and 512"),
         (settings.pii.timeout_s > 0, "pii.timeout_s", "must be positive"),
+        (settings.pii.queue_timeout_s > 0, "pii.queue_timeout_s", "must be positive"),
+        (0 <= settings.pii.max_parallel <= 256, "pii.max_parallel", "must be between 0 and 256"),
         (settings.pii.cache_entries >= 0, "pii.cache_entries", "must not be negative"),
         (settings.audit.checkpoint_every > 0, "audit.checkpoint_every", "must be positive"),
         (settings.engine.max_connections > 0, "engine.max_connections", "must be positive"),

@@ -10,12 +10,10 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
-
 from policies.errors import DetectionUnavailable, PolicyError, PolicyViolation
 from policies.pii.analyzer import Finding, PIIDetector
 from policies.pii.config import Action, PIIProfile
+from policies.pii.offload import DetectionPool
 from policies.pii.pseudonymize import (
     TOKEN_RE,
     ActionTally,
@@ -85,27 +83,24 @@ def redact_completion_body(
 
 
 async def aredact_chat_body(
-    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, timeout_s: float = 5.0
+    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, pool: DetectionPool
 ) -> RedactResult:
-    """``redact_chat_body`` in a worker thread; a timeout raises DetectionUnavailable."""
-    return await _in_thread(partial(redact_chat_body, body, detector, profile), timeout_s)
+    """``redact_chat_body`` in ``pool``; a timeout raises DetectionUnavailable."""
+    return await _in_pool(partial(redact_chat_body, body, detector, profile), pool)
 
 
 async def aredact_completion_body(
-    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, timeout_s: float = 5.0
+    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, pool: DetectionPool
 ) -> RedactResult:
-    """``redact_completion_body`` in a worker thread; a timeout raises DetectionUnavailable."""
-    return await _in_thread(partial(redact_completion_body, body, detector, profile), timeout_s)
+    """``redact_completion_body`` in ``pool``; a timeout raises DetectionUnavailable."""
+    return await _in_pool(partial(redact_completion_body, body, detector, profile), pool)
 
 
-async def _in_thread(work: Callable[[], T], timeout_s: float) -> T:
+async def _in_pool(work: Callable[[], T], pool: DetectionPool) -> T:
     try:
-        with anyio.fail_after(timeout_s):
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-    except PolicyError:
+        return await pool.run(work)
+    except (PolicyError, DetectionUnavailable):
         raise
-    except TimeoutError:
-        raise DetectionUnavailable("PII detection timed out") from None
     except Exception as exc:
         raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
 

@@ -9,6 +9,7 @@ import pytest
 from policies.errors import DetectionUnavailable, PolicyViolation
 from policies.pii.analyzer import PIIDetector
 from policies.pii.config import Action, PIIPolicy, PIIProfile, load_default_pii_policy
+from policies.pii.offload import DetectionPool
 from policies.pii.redact_body import (
     aredact_chat_body,
     aredact_completion_body,
@@ -242,11 +243,14 @@ def test_detector_failure_fails_closed_without_text_in_message() -> None:
 
 
 async def test_async_failure_and_timeout_fail_closed(detector: PIIDetector) -> None:
-    with pytest.raises(DetectionUnavailable):
-        await aredact_chat_body(chat("John Smith"), _Broken(), profile())  # type: ignore[arg-type]
+    pool = DetectionPool(2, timeout_s=5.0, queue_timeout_s=5.0)
+    with pytest.raises(DetectionUnavailable) as info:
+        await aredact_chat_body(chat("John Smith"), _Broken(), profile(), pool)  # type: ignore[arg-type]
+    assert "John" not in str(info.value)
+    fast = DetectionPool(2, timeout_s=0.05, queue_timeout_s=5.0)
     with pytest.raises(DetectionUnavailable, match="timed out"):
-        await aredact_completion_body({"prompt": "x"}, _Slow(), profile(), timeout_s=0.05)  # type: ignore[arg-type]
-    out, _, _ = await aredact_chat_body(chat("call 13812345678"), detector, profile())
+        await aredact_completion_body({"prompt": "x"}, _Slow(), profile(), fast)  # type: ignore[arg-type]
+    out, _, _ = await aredact_chat_body(chat("call 13812345678"), detector, profile(), pool)
     assert out["messages"][0]["content"] == "call [PHONE_NUMBER_1]"
 
 
