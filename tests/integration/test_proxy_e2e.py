@@ -363,6 +363,14 @@ def _child_pids(pid: int) -> list[int]:
     return [int(line) for line in out.split()]
 
 
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def _assert_exited(pids: list[int]) -> None:
     import time
 
@@ -450,10 +458,9 @@ def test_two_worker_processes_share_one_audit_chain(tmp_path, redis_url: str) ->
                     "keys", "create", "--name", "w", "--role", "service", "--json", data_dir=data_dir
                 ).stdout
             )["key"]
-            children = subprocess.run(
-                ["ps", "--ppid", str(proc.pid), "-o", "cmd="], capture_output=True, text=True
-            ).stdout
-            assert children.count("spawn_main") == 2
+            # Full command lines from /proc: ps cuts them to the terminal width (80 without one).
+            workers = [pid for pid in _child_pids(proc.pid) if "spawn_main" in _command_line(pid)]
+            assert len(workers) == 2
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 for i in range(20):
                     response = client.post(
