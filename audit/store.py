@@ -259,11 +259,12 @@ _TRANSIENT_SQLITE_CODES = frozenset({5, 6})
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
-    """A lock conflict or a lost connection: the same transaction may succeed when tried again."""
+    """A lock conflict: nothing was committed, and the same transaction may succeed when tried again.
+
+    A lost connection is not retried: it may have dropped after the COMMIT reached the server,
+    and appending the batch again would record it twice (with a valid chain)."""
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
-        return True
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _TRANSIENT_SQLSTATES:
@@ -468,8 +469,8 @@ class AuditLog:
     async def _write_batch_retrying(
         self, batch: list[_Pending]
     ) -> tuple[list[AppendReceipt], Checkpoint | None]:
-        """``_write_batch``, tried again after a lock conflict or a dropped connection (another
-        writer holding the SQLite file, a PostgreSQL restart), until the caller's deadline."""
+        """``_write_batch``, tried again after a lock conflict (another writer holding the SQLite
+        file past its busy timeout, a PostgreSQL serialization failure), until the caller's deadline."""
         attempt = 0
         while True:
             try:

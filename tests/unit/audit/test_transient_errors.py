@@ -1,4 +1,4 @@
-"""Which database errors the audit writer retries (lock conflicts, lost connections) and which not."""
+"""Which database errors the audit writer retries (lock conflicts only) and which not."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ def test_sqlite_busy_is_transient() -> None:
     assert is_transient_db_error(OperationalError("BEGIN IMMEDIATE", {}, _locked()))
 
 
-def test_lost_connection_is_transient() -> None:
-    assert is_transient_db_error(DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True))
+def test_lost_connection_is_not_retried() -> None:
+    # It may have dropped after the COMMIT reached the server: a retry would append the batch twice.
+    assert not is_transient_db_error(
+        DBAPIError("COMMIT", {}, Exception("gone"), connection_invalidated=True)
+    )
 
 
 @pytest.mark.parametrize(
