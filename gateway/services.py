@@ -171,6 +171,7 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
     audit: AuditLog | None = None
     jwt: JWTVerifier | None = None
     limiter: RateLimiter | None = None
+    pii_pool: DetectionPool | None = None
     try:
         keys = await open_key_store(settings, db)
         audit = await AuditLog.open(audit_settings(settings), engine=db)
@@ -202,6 +203,11 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
         if jwt_config is not None:
             jwt = JWTVerifier(jwt_config)
             await jwt.load()
+        pii_pool = DetectionPool(
+            settings.pii.max_parallel or os.cpu_count() or 1,
+            settings.pii.timeout_s,
+            settings.pii.queue_timeout_s,
+        )
         services = Services(
             settings=settings,
             db=db,
@@ -212,15 +218,13 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             limiter=limiter,
             detector=detector,
             jwt=jwt,
-            pii_pool=DetectionPool(
-                settings.pii.max_parallel or os.cpu_count() or 1,
-                settings.pii.timeout_s,
-                settings.pii.queue_timeout_s,
-            ),
+            pii_pool=pii_pool,
             pii_cache_key=pii_cache_key,
         )
         yield services
     finally:
+        if pii_pool is not None:
+            pii_pool.close()
         if jwt is not None:
             await jwt.aclose()
         if limiter is not None:

@@ -60,11 +60,53 @@ async def test_waiting_longer_than_the_queue_limit_is_refused() -> None:
     assert outcomes == ["PII detection is overloaded", "ok"]
 
 
-async def test_overrunning_work_is_refused_and_frees_its_slot() -> None:
+async def test_overrunning_work_is_refused_and_keeps_its_thread_until_it_ends() -> None:
     pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=5.0)
     with pytest.raises(DetectionUnavailable, match="timed out"):
         await pool.run(lambda: time.sleep(0.3))
+    started = time.monotonic()
     assert await pool.run(lambda: 7) == 7
+    # The abandoned work still held the only thread: the bound holds for it too.
+    assert time.monotonic() - started > 0.2
+
+
+async def test_abandoned_work_never_runs_more_than_parallel_at_once() -> None:
+    pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=10.0)
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def slow() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+
+    async def one() -> None:
+        with pytest.raises(DetectionUnavailable):
+            await pool.run(slow)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(one)
+    await anyio.sleep(0.3)
+    assert peak == 1
+    pool.close()
+
+
+async def test_a_caller_that_goes_away_while_queued_never_runs_its_work() -> None:
+    pool = DetectionPool(1, timeout_s=5.0, queue_timeout_s=5.0)
+    ran: list[str] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(pool.run, lambda: time.sleep(0.3))
+        await anyio.sleep(0.05)
+        with anyio.move_on_after(0.05):
+            await pool.run(lambda: ran.append("queued"))
+    assert ran == []
+    pool.close()
 
 
 async def test_exceptions_of_the_work_pass_through() -> None:
