@@ -18,8 +18,10 @@ that are already complete go out at once. The detector runs only when the releas
 An optional ``name_detector`` (NER: names, addresses) needs context rather than a shape, so it
 works clause by clause: a clause that holds a capitalized word or Chinese characters is held until
 it ends (". ", "! ", "? ", "; ", a line break, or a CJK stop or comma), then the detector sees the
-whole clause once. Titles and initials ("Dr. ", "J. ") do not end a clause. No clause is held
-longer than ``max_clause_len`` characters. This trades up to a clause of delay for coverage.
+whole clause once. Titles and initials ("Dr. ", "J. ") do not end a clause. A clause longer than
+``max_clause_len`` characters is released half a window at a time, the detector seeing the whole
+held text each time, so a name across the cut is held back whole. This trades up to a clause of
+delay for coverage.
 
 Decisions are recorded only for text as it is released, so each match is counted once. Nothing
 in a decision, result or exception holds matched text.
@@ -31,6 +33,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+import regex
 
 from policies.output.config import LEFT_CONTEXT, CompiledRules, ContentRule
 from policies.output.restore import RestoreTable, prepare_restore_map, restored_value
@@ -200,7 +204,9 @@ class StreamFilter:
     @property
     def decisions(self) -> list[FilterDecision]:
         """Every decision so far, one per (rule id, action), in first-seen order."""
-        return [FilterDecision(rule_id, action, count) for (rule_id, action), count in self._counts.items()]
+        # A snapshot first: a detection step abandoned after a timeout may still be counting.
+        counts = list(self._counts.items())
+        return [FilterDecision(rule_id, action, count) for (rule_id, action), count in counts]
 
     @property
     def blocked(self) -> bool:
@@ -334,19 +340,25 @@ class StreamFilter:
         return cut
 
     def _detect_names(self, text: str, base: int, final: bool, items: list[_Item]) -> int:
-        """Run the name detector once over the clauses that ended; return where the open one starts.
+        """Run the name detector once over the clauses that ended; return where held text starts.
 
+        A clause longer than the window is released in halves: the detector then sees the whole
+        held text, so a name lying across the cut is found whole and held back with what follows.
         Values the pattern detector already found are not added twice."""
         assert self._name_detector is not None
         n = len(text)
-        cut = n if final else _clause_hold(text, base, n, self._clause_window)
-        if cut <= base or not _NAME_HINT.search(text, base, cut):
+        cut, forced = (n, False) if final else _clause_hold(text, base, n, self._clause_window)
+        seen = n if forced else cut
+        if cut <= base or not _NAME_HINT.search(text, base, seen):
             return cut
-        scanned = _without_tokens(text, base, items)[: cut - base]
+        scanned = _without_tokens(text, base, items)[: seen - base]
         found = [(it.start, it.end) for it in items if it.kind == "pii_redact"]
         for span in self._name_detector(scanned):
             start, end = base + span.start, base + span.end
-            if end <= start or any(s < end and start < e for s, e in found):
+            if end <= start or start >= cut or any(s < end and start < e for s, e in found):
+                continue
+            if end > cut:
+                cut = max(base, start)  # across a forced cut: goes out later, whole
                 continue
             items.append(_Item(start, end, "pii_redact", self._pii_token(span.entity_type), span.entity_type))
         return cut
@@ -496,23 +508,26 @@ _CLAUSE_END = re.compile(
     r"(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bMx)(?<!\bProf)(?<!\bSt)(?<!\b[A-Z])[.!?;](?=\s)"
     r"|\n|[\u3002\uff01\uff1f\uff1b\uff0c\u3001]"
 )
-# A clause needs NER only if it could hold a name: a capital letter or a CJK ideograph.
-_NAME_HINT = re.compile(r"[A-Z\u3400-\u4dbf\u4e00-\u9fff]")
+# A clause needs NER only if it could hold a name: an upper-case letter of any script (full-width
+# and accented ones included) or a CJK ideograph.
+_NAME_HINT = regex.compile(r"[\p{Lu}\p{Lt}\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s")
 
 
-def _clause_hold(text: str, base: int, n: int, window: int) -> int:
-    """Where the clause still open at the end of ``text`` starts, if it could hold a name.
+def _clause_hold(text: str, base: int, n: int, window: int) -> tuple[int, bool]:
+    """Where the clause still open at the end of ``text`` starts, if it could hold a name, and
+    whether that is a forced cut.
 
-    A clause with no capital letter or CJK ideograph yet is not held (text added later is held
-    from where it starts). A clause longer than ``window`` is cut at the first space past the
-    window's start (or at the window's start in text without spaces)."""
+    A clause with no name hint yet is not held (text added later is held from where it starts).
+    A clause longer than ``window`` is cut at the first whitespace past the middle of the window
+    (or at the middle, in text without spaces): forced, and the detector then sees past the cut."""
     start = base
     for m in _CLAUSE_END.finditer(text, base, n):
         start = m.end()
     if not _NAME_HINT.search(text, start, n):
-        return n
-    if n - start > window:
-        floor = n - window
-        space = text.find(" ", floor, n)
-        start = space + 1 if space >= 0 else floor
-    return start
+        return n, False
+    if n - start <= window:
+        return start, False
+    middle = n - window // 2
+    space = _SPACE.search(text, middle, n)
+    return (space.end() if space else middle), True

@@ -53,9 +53,9 @@ class Finding:
     score: float
 
 
-# English NER can only find a name where a capitalized word is: text without one skips
-# spaCy entirely (pure Chinese, numbers, lower-case code) and only gets tokenized.
-_NER_HINT_RE = re.compile(r"[A-Z][a-z]")
+# English NER can only find a name where a capitalized word is (any script: "Ólafur" too): text
+# without one skips spaCy entirely (pure Chinese, numbers, lower-case code) and is only tokenized.
+_NER_HINT_RE = regex.compile(r"\p{Lu}\p{Ll}")
 # Candidates below this never matter to any profile; keeping them costs cache memory.
 _SCORE_FLOOR = 0.3
 # Entity types found by NER or word segmentation rather than by structure.

@@ -420,3 +420,40 @@ def test_restored_tokens_are_not_given_to_the_name_detector(analyst_rules: Compi
     out = run_chunks(filt, ["Ask [PER", "SON_1] about it. Done."])
     assert out == "Ask John Smith about it. Done."
     assert all("John" not in call and "PERSON" not in call for call in name_detector.calls)  # type: ignore[attr-defined]
+
+
+def _run_words(filt: StreamFilter, text: str, size: int = 0) -> str:
+    pieces = text.split(" ") if not size else [text[i : i + size] for i in range(0, len(text), size)]
+    if not size:
+        pieces = [p + " " for p in pieces[:-1]] + [pieces[-1]]
+    return "".join(filt.feed("content", p).text for p in pieces) + filt.finish("content").text
+
+
+@pytest.mark.parametrize("offset", [0, 7, 19, 33, 41, 58, 77])
+def test_a_name_across_the_cut_of_a_long_clause_is_held_whole(
+    analyst_rules: CompiledRules, offset: int
+) -> None:
+    # Long clauses (lists, JSON arguments) have no clause end for hundreds of characters.
+    filler = "and then it was measured again, " * 6
+    text = filler[:offset] + " John Smith signed " + filler + "end."
+    for out in (
+        _run_words(_names_filter(analyst_rules, window=60), text),
+        _run_words(_names_filter(analyst_rules, window=60), text, size=1),
+        _run_words(_names_filter(analyst_rules, window=60), text, size=3),
+    ):
+        assert "John" not in out and "Smith" not in out
+        assert out.replace("[REDACTED_PERSON]", "John Smith") == text
+
+
+def test_a_name_in_a_long_cjk_run_without_punctuation_is_held_whole(analyst_rules: CompiledRules) -> None:
+    text = "患者入院后完善各项检查" * 5 + "王建国医生签字确认" + "复查结果正常无异常" * 5 + "。"
+    for size in (1, 2, 7):
+        out = _run_words(_names_filter(analyst_rules, window=40), text, size=size)
+        assert "王建国" not in out
+        assert out.replace("[REDACTED_PERSON]", "王建国") == text
+
+
+def test_one_chunk_longer_than_the_window_does_not_split_a_name(analyst_rules: CompiledRules) -> None:
+    filt = _names_filter(analyst_rules)
+    out = filt.feed("content", "Seen by John Smith " + "x" * 390).text + filt.finish("content").text
+    assert "Smith" not in out and out.startswith("Seen by [REDACTED_PERSON] ")

@@ -140,3 +140,18 @@ def test_names_in_one_character_chunks_and_clinical_facts_survive(
     out = "".join(filt.feed("0.content", ch).text for ch in text) + filt.finish("0.content").text
     assert "Alice" not in out and "Brennan" not in out
     assert "HbA1c 7.2%, blood pressure 130/85 mmHg. Continue Metformin 500 mg." in out
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Ｊｏｈｎ Ｓｍｉｔｈ reviewed the chart.", "Ｓｍｉｔｈ"),
+        ("The plan is set; the referral went to Ólafur Þórsson today; ok.", "Þórsson"),
+    ],
+)
+def test_names_without_an_ascii_capital_are_looked_for(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, text: str, name: str
+) -> None:
+    for cuts in ([], list(range(0, len(text), 3))):
+        out = _run(_names_filter(analyst_rules, real_detector), text, cuts)
+        assert name not in out
