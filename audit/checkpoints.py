@@ -79,6 +79,7 @@ class HeadWitnessFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._closed = False
         # flock excludes other processes, not other threads sharing this descriptor.
         self._lock = threading.Lock()
 
@@ -92,6 +93,8 @@ class HeadWitnessFile:
             self._write(line, checkpoint.seq)
 
     def _write(self, line: bytes, seq: int) -> None:
+        if self._closed:
+            return  # a write still in flight when the log closed: the final checkpoint covers it
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -109,6 +112,7 @@ class HeadWitnessFile:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None

@@ -151,6 +151,7 @@ class AuditStats:
     failed_batches: int = 0
     retried_batches: int = 0
     external_failures: int = 0
+    witness_failures: int = 0
 
 
 class InvalidCursor(AuditError, ValueError):
@@ -651,8 +652,10 @@ class AuditLog:
         try:
             await asyncio.to_thread(sign_and_write)
         except OSError as exc:
-            self.stats.external_failures += 1
+            self.stats.witness_failures += 1
             log.error("audit.head_witness_failed", error=type(exc).__name__, seq=receipt.seq)
+            return
+        self.stats.witness_failures = 0
 
     async def _write_external(self, checkpoint: Checkpoint) -> None:
         async with self._external_lock:
@@ -900,7 +903,13 @@ class AuditLog:
 
     async def healthy(self) -> bool:
         """True when the writer runs and the store takes the append lock and reads the head."""
-        if self._closed or self._writer is None or self._writer.done() or self.stats.external_failures:
+        if (
+            self._closed
+            or self._writer is None
+            or self._writer.done()
+            or self.stats.external_failures
+            or self.stats.witness_failures
+        ):
             return False
         try:
             async with asyncio.timeout(max(1.0, self.settings.busy_timeout_ms / 1000)):
@@ -926,7 +935,7 @@ class AuditLog:
                 self._writer.cancel()
         if self._witness is not None:
             self._witness.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._witness
             await self._flush_witness()
             self._witness_file.close()

@@ -1038,7 +1038,7 @@ PARENT_PID_ENV = "GATEWAY_SIM_PARENT_PID"
 
 def exit_with_parent(parent_pid: str | None, interval_s: float = 0.5) -> None:
     """Send ourselves SIGTERM (a clean uvicorn shutdown) once ``parent_pid`` is no longer our parent."""
-    if not parent_pid:
+    if not parent_pid or not parent_pid.isdigit():
         return
     expected = int(parent_pid)
 

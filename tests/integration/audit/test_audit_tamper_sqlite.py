@@ -13,7 +13,7 @@ import stat
 import pytest
 from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
 
-from audit.checkpoints import HeadWitness, head_witness_path, read_head, write_head
+from audit.checkpoints import HeadWitness, HeadWitnessFile, head_witness_path, read_head, write_head
 from audit.records import StoredRecord, ciphertext_digest, record_hash
 from audit.signing import Checkpoint
 from audit.store import AuditLog, AuditSettings
@@ -290,3 +290,23 @@ def test_a_torn_head_witness_slot_leaves_the_previous_head_readable(tmp_path) ->
     data[(1 - newest_slot) * 512 + 10] ^= 0xFF
     path.write_bytes(bytes(data))
     assert read_head(path).malformed
+
+
+def test_a_closed_head_witness_writes_nothing(tmp_path) -> None:
+    witness = HeadWitnessFile(tmp_path / "checkpoints.jsonl.head")
+    witness.close()
+    witness.write(Checkpoint(seq=1, head_hash="a" * 64, ts_us=1, key_id="k", signature="00" * 64))
+    assert not (tmp_path / "checkpoints.jsonl.head").exists()
+
+
+async def test_a_head_witness_that_cannot_be_written_makes_the_log_unhealthy(settings: AuditSettings) -> None:
+    head_witness_path(settings.checkpoint_file).mkdir(parents=True)  # a directory: every write fails
+    log = await AuditLog.open(settings)
+    await log.append(event(1))
+    for _ in range(100):
+        if log.stats.witness_failures:
+            break
+        await asyncio.sleep(0.01)
+    assert log.stats.witness_failures >= 1
+    assert not await log.healthy()
+    await log.close()
