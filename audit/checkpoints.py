@@ -118,15 +118,6 @@ class HeadWitnessFile:
                 self._fd = None
 
 
-def write_head(path: Path, checkpoint: Checkpoint) -> None:
-    """Record ``checkpoint`` in the head witness at ``path`` (one-off; blocking)."""
-    witness = HeadWitnessFile(path)
-    try:
-        witness.write(checkpoint)
-    finally:
-        witness.close()
-
-
 @dataclass(frozen=True)
 class HeadWitness:
     checkpoint: Checkpoint | None

@@ -935,8 +935,12 @@ class AuditLog:
                 self._writer.cancel()
         if self._witness is not None:
             self._witness.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await self._witness
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # closing goes on: the final checkpoint still gets written
+                log.error("audit.head_witness_task_failed", error=type(exc).__name__)
             await self._flush_witness()
             self._witness_file.close()
         while not self._queue.empty():

@@ -59,6 +59,17 @@ async def load(url: str, headers: dict[str, str], total: int, concurrency: int) 
     }
 
 
+def unlimited_service_policy(parent: Path) -> Path:
+    """A site policy directory under ``parent`` that lifts the ``service`` role's rate limits (600
+    requests a minute by default), for load runs."""
+    site = parent / "site"
+    site.mkdir()
+    (site / "roles.yaml").write_text(
+        "roles:\n  service:\n    requests_per_minute: null\n    tokens_per_day: null\n"
+    )
+    return site
+
+
 def _error_code(response: httpx.Response) -> str:
     try:
         return str(response.json()["error"]["code"])
@@ -72,12 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     sim = start_simulator()
     with tempfile.TemporaryDirectory() as tmp:
-        # The default service role allows 600 requests a minute; lift it for the load test.
-        site = Path(tmp) / "site"
-        site.mkdir()
-        (site / "roles.yaml").write_text(
-            "roles:\n  service:\n    requests_per_minute: null\n    tokens_per_day: null\n"
-        )
+        site = unlimited_service_policy(Path(tmp))
         gw = start_gateway(Path(tmp), sim.url, None, "--policy-dir", str(site))
         try:
             key = gw.create_key("service")

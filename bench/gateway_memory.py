@@ -21,6 +21,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.gateway_concurrency import unlimited_service_policy  # noqa: E402
 from tests.conftest import MODEL, start_gateway, start_simulator, stop  # noqa: E402
 
 TEXTS = (
@@ -47,11 +48,7 @@ def main() -> None:
     sim = start_simulator()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            site = Path(tmp) / "site"
-            site.mkdir()
-            (site / "roles.yaml").write_text(
-                "roles:\n  service:\n    requests_per_minute: null\n    tokens_per_day: null\n"
-            )
+            site = unlimited_service_policy(Path(tmp))
             (Path(tmp) / "gw").mkdir()
             gw = start_gateway(Path(tmp) / "gw", sim.url, None, "--policy-dir", str(site))
             try:

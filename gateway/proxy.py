@@ -507,7 +507,7 @@ async def _relay(
                 if not client_wants_usage and "usage" in chunk:
                     chunk["usage"] = None
                 _drop_logprobs(chunk)
-                if services.settings.pii.stream_ner and services.detector is not None:
+                if filt.scans_names:
                     out = await _filter_off_loop(services, chunk, filt, state)
                 else:
                     out = _filter_stream_chunk(chunk, filt, state)

@@ -209,6 +209,11 @@ class StreamFilter:
         return [FilterDecision(rule_id, action, count) for (rule_id, action), count in counts]
 
     @property
+    def scans_names(self) -> bool:
+        """True when a name detector (NER) runs: a fed chunk may then cost milliseconds."""
+        return self._name_detector is not None
+
+    @property
     def blocked(self) -> bool:
         """True once a ``block`` rule matched; every later call releases nothing."""
         return self._blocked
@@ -323,13 +328,12 @@ class StreamFilter:
         """Add detected values that can no longer grow; return the cut the detector allows."""
         assert self._detector is not None
         n = len(text)
-        scanned = _without_tokens(text, base, items)
         cut = n if final else _identifier_hold(text, base, n, self._pii_window)
         # Structured identifiers need an "@" or several digits, and none straddles the cut (it lies
         # at the start of the identifier in progress): text about to go out without them is not scanned.
         if not _worth_scanning(text, base, cut):
             return cut
-        for span in self._detector(scanned):
+        for span in self._detector(_without_tokens(text, base, items)):
             start, end = base + span.start, base + span.end
             if end <= start:
                 continue

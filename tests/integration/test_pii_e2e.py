@@ -395,29 +395,34 @@ def test_clinician_without_data_subject_is_refused_before_the_engine(
 PII_TIMEOUT_S = 1.0
 
 
-@pytest.fixture(scope="module")
-def app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def _in_process_app(sim: Simulator, data_dir: Path, **pii: Any) -> Iterator[TestClient]:
+    """The gateway app in this process, in front of ``sim``, with the given ``pii`` settings."""
     settings = load_settings(
         environ={},
-        overrides={
-            "data_dir": str(tmp_path_factory.mktemp("failclosed")),
-            "engine": {"urls": [sim.url]},
-            "pii": {"timeout_s": PII_TIMEOUT_S},
-        },
+        overrides={"data_dir": str(data_dir), "engine": {"urls": [sim.url]}, "pii": pii},
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 
-@pytest.fixture(scope="module")
-def app_key(app_client: TestClient) -> str:
-    services = app_client.app.state.services
+def _app_key_for(client: TestClient, name: str) -> str:
+    services = client.app.state.services
 
     async def make() -> str:
-        _, plaintext = await services.keys.create("failclosed-service", ["service"])
+        _, plaintext = await services.keys.create(name, ["service"])
         return str(plaintext)
 
-    return str(app_client.blocking_portal.call(make))
+    return str(client.blocking_portal.call(make))
+
+
+@pytest.fixture(scope="module")
+def app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from _in_process_app(sim, tmp_path_factory.mktemp("failclosed"), timeout_s=PII_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def app_key(app_client: TestClient) -> str:
+    return _app_key_for(app_client, "failclosed-service")
 
 
 def _app_chat(client: TestClient, key: str) -> Any:
@@ -473,22 +478,15 @@ def test_detector_timeout_refuses_with_503_and_forwards_nothing(
 
 @pytest.fixture(scope="module")
 def ner_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path_factory.mktemp("streamner")),
-            "engine": {"urls": [sim.url]},
-            "pii": {"timeout_s": PII_TIMEOUT_S, "stream_ner": True},
-        },
+    yield from _in_process_app(
+        sim, tmp_path_factory.mktemp("streamner"), timeout_s=PII_TIMEOUT_S, stream_ner=True
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
 
 
 def test_stream_ner_failure_on_the_answer_ends_the_stream_without_done(
     ner_app_client: TestClient, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = _app_key_for(ner_app_client)
+    key = _app_key_for(ner_app_client, "streamner-service")
 
     def broken(text: str) -> Any:
         raise DetectionUnavailable("PII detection failed (RuntimeError)")
@@ -516,7 +514,7 @@ def test_stream_ner_failure_on_the_answer_ends_the_stream_without_done(
 def test_stream_ner_timeout_on_the_answer_ends_the_stream_without_done(
     ner_app_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = _app_key_for(ner_app_client)
+    key = _app_key_for(ner_app_client, "streamner-service")
     real = ner_app_client.app.state.services.detector.detect
 
     def slow(text: str) -> Any:
@@ -538,13 +536,3 @@ def test_stream_ner_timeout_on_the_answer_ends_the_stream_without_done(
     assert "data: [DONE]" not in lines
     assert json.loads(lines[-1][6:])["error"]["code"] == "pii_detection_unavailable"
     time.sleep(1.2)  # let the abandoned detector thread finish before the next test
-
-
-def _app_key_for(client: TestClient) -> str:
-    services = client.app.state.services
-
-    async def make() -> str:
-        _, plaintext = await services.keys.create("streamner-service", ["service"])
-        return str(plaintext)
-
-    return str(client.blocking_portal.call(make))

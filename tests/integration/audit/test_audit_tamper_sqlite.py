@@ -13,7 +13,7 @@ import stat
 import pytest
 from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
 
-from audit.checkpoints import HeadWitness, HeadWitnessFile, head_witness_path, read_head, write_head
+from audit.checkpoints import HeadWitness, HeadWitnessFile, head_witness_path, read_head
 from audit.records import StoredRecord, ciphertext_digest, record_hash
 from audit.signing import Checkpoint
 from audit.store import AuditLog, AuditSettings
@@ -227,6 +227,15 @@ async def test_database_file_and_wal_hold_no_known_plaintext(settings: AuditSett
     view = await log.get(31, with_content=True)
     await log.close()
     assert view is not None and marker in view.content["prompt"]
+
+
+def write_head(path, checkpoint: Checkpoint) -> None:
+    """One write to the head witness at ``path``, as another gateway process would do it."""
+    witness = HeadWitnessFile(path)
+    try:
+        witness.write(checkpoint)
+    finally:
+        witness.close()
 
 
 async def _wait_for_head_witness(settings: AuditSettings, seq: int) -> None:

@@ -12,22 +12,28 @@ from policies.errors import DetectionUnavailable
 from policies.pii.offload import DetectionPool
 
 
-async def test_work_runs_at_most_parallel_at_once_and_queued_work_still_succeeds() -> None:
-    pool = DetectionPool(2, timeout_s=0.5, queue_timeout_s=10.0)
-    running = 0
-    peak = 0
-    lock = threading.Lock()
+class _Probe:
+    """Work that sleeps ``seconds`` and remembers how many copies of it ran at once."""
 
-    def work() -> int:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.2)
-        with lock:
-            running -= 1
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.running = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(self.seconds)
+        with self._lock:
+            self.running -= 1
         return 1
 
+
+async def test_work_runs_at_most_parallel_at_once_and_queued_work_still_succeeds() -> None:
+    pool = DetectionPool(2, timeout_s=0.5, queue_timeout_s=10.0)
+    work = _Probe(0.2)
     results: list[int] = []
 
     async def one() -> None:
@@ -39,7 +45,7 @@ async def test_work_runs_at_most_parallel_at_once_and_queued_work_still_succeeds
         for _ in range(8):
             group.start_soon(one)
     assert results == [1] * 8
-    assert peak == 2
+    assert work.peak == 2
 
 
 async def test_waiting_longer_than_the_queue_limit_is_refused() -> None:
@@ -72,18 +78,7 @@ async def test_overrunning_work_is_refused_and_keeps_its_thread_until_it_ends() 
 
 async def test_abandoned_work_never_runs_more_than_parallel_at_once() -> None:
     pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=10.0)
-    running = 0
-    peak = 0
-    lock = threading.Lock()
-
-    def slow() -> None:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.2)
-        with lock:
-            running -= 1
+    slow = _Probe(0.2)
 
     async def one() -> None:
         with pytest.raises(DetectionUnavailable):
@@ -93,7 +88,7 @@ async def test_abandoned_work_never_runs_more_than_parallel_at_once() -> None:
         for _ in range(4):
             group.start_soon(one)
     await anyio.sleep(0.3)
-    assert peak == 1
+    assert slow.peak == 1
     pool.close()
 
 
