@@ -60,6 +60,18 @@ class NotFound(GatewayError):
     code = "not_found"
 
 
+class ModelNotFound(NotFound):
+    """The requested model is neither served by the engine nor a site alias."""
+
+    code = "model_not_found"
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    error_type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
 class Conflict(GatewayError):
     status_code = 409
     error_type = "invalid_request_error"
@@ -127,11 +139,13 @@ def to_response(exc: Exception) -> Response[Any]:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
         return _response(exc.status_code, str(exc), exc.error_type, exc.code, exc.param, headers)
     if isinstance(exc, AuthenticationError):
+        # One answer for every reason (unknown, revoked, expired, bad signature...): the reason
+        # itself is in the auth.failure audit record, not in what the caller learns.
         return _response(
             401,
             "Invalid or missing credentials.",
             "authentication_error",
-            exc.code,
+            "invalid_api_key",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if isinstance(exc, PolicyViolation):

@@ -17,7 +17,14 @@ from audit.records import AuditEvent
 from gateway.auth.errors import AuthenticationError
 from gateway.errors import Forbidden
 from gateway.services import Services
-from policies.rbac import AuthzDecision, Principal, authorize
+from policies.rbac import (
+    REASON_MODEL_NOT_ALLOWED_FOR_KEY,
+    REASON_MODEL_NOT_ALLOWED_FOR_ROLE,
+    REASON_TENANT_MISMATCH,
+    AuthzDecision,
+    Principal,
+    authorize,
+)
 
 log = structlog.get_logger("gateway.auth")
 
@@ -127,7 +134,27 @@ async def deny(services: Services, request_id: str, principal: Principal, decisi
         "authz.denied",
         {"permission": decision.permission, "reason": decision.reason, "model": decision.model},
     )
+    if decision.reason == REASON_TENANT_MISMATCH:
+        raise Forbidden("This object belongs to another tenant.", code="tenant_mismatch")
+    if decision.reason in (REASON_MODEL_NOT_ALLOWED_FOR_KEY, REASON_MODEL_NOT_ALLOWED_FOR_ROLE):
+        whose = "API key" if decision.reason == REASON_MODEL_NOT_ALLOWED_FOR_KEY else "role"
+        raise Forbidden(f"Your {whose} is not allowed to use this model.", code="model_not_allowed")
     raise Forbidden(f"Your role may not use '{decision.permission}' here.", code="permission_denied")
+
+
+async def require_tenant_access(
+    connection: ASGIConnection[Any, Any, Any, Any], permission: str, object_tenant: str | None
+) -> None:
+    """Refuse (403, audited) unless the caller may use ``permission`` on an object of ``object_tenant``.
+
+    Every route that reads or changes a stored object (audit records, API keys, the policy,
+    data-subject jobs) asks here; the rule itself is :func:`policies.rbac.tenant_may_access`.
+    """
+    services = services_of(connection)
+    principal = principal_of(connection)
+    decision = authorize(services.policy.rbac, principal, permission, resource_tenant=object_tenant)
+    if not decision.allowed:
+        await deny(services, request_id_of(connection), principal, decision)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -54,6 +54,8 @@ CONTROL_PERMISSIONS: frozenset[str] = frozenset(
 SOD_RESTRICTED_PERMISSIONS: frozenset[str] = frozenset({"audit:read_content", "dsr:erase"})
 
 DEFAULT_PII_PROFILE = "default"
+#: Longest tenant name a credential may carry (the audit log's tenant column holds this many).
+MAX_TENANT_LEN = 128
 
 # Stable reason codes of AuthzDecision.reason.
 REASON_GRANTED = "granted"
@@ -324,20 +326,40 @@ def model_allowed(patterns: tuple[str, ...] | None, model: str) -> bool:
     return any(fnmatchcase(model, pattern) for pattern in patterns)
 
 
+class _NoResource:
+    """The request names no stored object (chat, model listing): no tenant check applies."""
+
+    def __repr__(self) -> str:
+        return "NO_RESOURCE"
+
+
+NO_RESOURCE = _NoResource()
+
+
+def tenant_may_access(caller_tenant: str | None, object_tenant: str | None) -> bool:
+    """The one tenant rule, for every route that reads or changes a stored object.
+
+    A credential bound to a tenant reaches only that tenant's objects; objects with no tenant
+    (global keys, records of global callers, the policy) belong to credentials with no tenant
+    binding, which reach every object.
+    """
+    return caller_tenant is None or caller_tenant == object_tenant
+
+
 def authorize(
     policy: RBACPolicy,
     principal: Principal,
     permission: str,
     model: str | None = None,
     *,
-    resource_tenant: str | None = None,
+    resource_tenant: str | _NoResource | None = NO_RESOURCE,
 ) -> AuthzDecision:
     """Decide whether ``principal`` may use ``permission`` (on ``model``, if given).
 
     Deny unless one of the principal's known roles grants the permission and, when a model
     is named, both the credential's own model list and that role's model list allow it.
-    ``resource_tenant``: the tenant owning the target; a principal bound to another tenant
-    is denied (a principal with no tenant is global).
+    ``resource_tenant``: the tenant owning the target object (``None`` = an object with no
+    tenant); access follows :func:`tenant_may_access`. Leave it out when there is no object.
     """
 
     def decide(allowed: bool, reason: str, roles: tuple[str, ...] = principal.roles) -> AuthzDecision:
@@ -353,7 +375,9 @@ def authorize(
     granting = [role for role in known if permission in role.permissions]
     if not granting:
         return decide(False, REASON_NOT_GRANTED)
-    if resource_tenant is not None and principal.tenant is not None and principal.tenant != resource_tenant:
+    if not isinstance(resource_tenant, _NoResource) and not tenant_may_access(
+        principal.tenant, resource_tenant
+    ):
         return decide(False, REASON_TENANT_MISMATCH)
     if model is not None:
         if not model_allowed(principal.models, model):

@@ -190,3 +190,29 @@ def redis_url() -> str:
     if not port_open("127.0.0.1", 6379):
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
     return REDIS_URL
+
+
+def store_create_keys(
+    data_dir: Path, specs: dict[str, dict[str, object]], env: dict[str, str] | None = None
+) -> dict[str, dict[str, object]]:
+    """Keys made in-process through the gateway's KeyStore on a gateway's data directory (fast setup:
+    no CLI process per key). ``specs`` maps a label to ``KeyStore.create`` keyword arguments."""
+    import asyncio
+
+    from gateway.services import create_db_engine, open_key_store
+    from gateway.settings import load_settings
+
+    async def make() -> dict[str, dict[str, object]]:
+        settings = load_settings(environ=env or {}, overrides={"data_dir": str(data_dir)})
+        db = create_db_engine(settings)
+        try:
+            store = await open_key_store(settings, db)
+            out: dict[str, dict[str, object]] = {}
+            for label, spec in specs.items():
+                record, plaintext = await store.create(f"test-{label}", **spec)  # type: ignore[arg-type]
+                out[label] = {**record.to_dict(), "key": plaintext}
+            return out
+        finally:
+            await db.dispose()
+
+    return asyncio.run(make())

@@ -30,7 +30,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from gateway.auth.errors import AuthenticationError
-from policies.rbac import Principal
+from policies.rbac import MAX_TENANT_LEN, Principal
 
 log = structlog.get_logger("gateway.auth.jwt")
 
@@ -52,6 +52,10 @@ ASYMMETRIC_ALGORITHMS: Mapping[str, str] = MappingProxyType(
 )
 #: Seconds between two refreshes triggered by unknown ``kid`` values (bounds IdP load).
 MIN_REFRESH_INTERVAL_S = 30.0
+#: JWT principals are ``jwt:<sub>``: an IdP subject can never look like an API key id (hex).
+JWT_PRINCIPAL_PREFIX = "jwt:"
+#: The audit log's principal column holds at most this many characters.
+MAX_PRINCIPAL_LEN = 256
 _MAX_TOKEN_BYTES = 16 * 1024
 
 
@@ -331,10 +335,14 @@ class JWTVerifier:
         roles = roles_from_claims(claims, s.roles_claim, s.role_map)
         if not roles:
             raise AuthenticationError("no_roles")
-        tenant = claim_at(claims, s.tenant_claim) if s.tenant_claim else None
-        return Principal(
-            id=subject,
-            roles=roles,
-            tenant=tenant if isinstance(tenant, str) and tenant else None,
-            auth_method="jwt",
-        )
+        tenant: str | None = None
+        if s.tenant_claim:
+            # A token that should name a tenant but does not must never pass as a global credential.
+            claimed = claim_at(claims, s.tenant_claim)
+            if not isinstance(claimed, str) or not claimed.strip() or len(claimed) > MAX_TENANT_LEN:
+                raise AuthenticationError("missing_claim")
+            tenant = claimed
+        principal_id = JWT_PRINCIPAL_PREFIX + subject
+        if len(principal_id) > MAX_PRINCIPAL_LEN or not principal_id.isprintable():
+            raise AuthenticationError("invalid_token")
+        return Principal(id=principal_id, roles=roles, tenant=tenant, auth_method="jwt")

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth.errors import AuthenticationError, KeyNotFoundError, KeyStateError
-from policies.rbac import Principal
+from policies.rbac import MAX_TENANT_LEN, Principal
 
 KEY_PREFIX = "gw_"
 PREFIX_LEN = 8
@@ -142,6 +142,13 @@ def _record(row: sa.Row[Any]) -> KeyRecord:
     )
 
 
+class AllTenants:
+    """Marker for "no tenant filter" (``None`` means the keys that have no tenant)."""
+
+
+ALL_TENANTS = AllTenants()
+
+
 def _new_id() -> str:
     # Time-ordered (milliseconds, then randomness) so listings page in creation order.
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(4)}"
@@ -213,6 +220,10 @@ class KeyStore:
         role_list = list(dict.fromkeys(roles))
         if not role_list or not all(isinstance(r, str) and r.strip() for r in role_list):
             raise ValueError("an API key needs at least one non-empty role")
+        if tenant is not None and not (
+            isinstance(tenant, str) and 0 < len(tenant) <= MAX_TENANT_LEN and tenant.isprintable()
+        ):
+            raise ValueError(f"tenant must be 1-{MAX_TENANT_LEN} printable characters")
         if expires_in is not None and expires_in <= timedelta(0):
             raise ValueError("expires_in must be positive")
         model_list = None if models is None else [m for m in models if m.strip()]
@@ -247,12 +258,22 @@ class KeyStore:
             raise KeyNotFoundError(key_id)
         return _record(row)
 
-    async def list(self, *, limit: int | None = None, after: str | None = None) -> builtins.list[KeyRecord]:
+    async def list(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        tenant: str | AllTenants | None = ALL_TENANTS,
+    ) -> builtins.list[KeyRecord]:
         """Keys in creation order (revoked and expired included), without secrets.
 
         ``after``: a key id, for cursor paging (the last id of the previous page).
+        ``tenant``: only the keys of this tenant (``None``: keys with no tenant); every key by default.
         """
         query = sa.select(api_keys).order_by(api_keys.c.id)
+        if not isinstance(tenant, AllTenants):
+            column = api_keys.c.tenant
+            query = query.where(column.is_(None) if tenant is None else column == tenant)
         if after is not None:
             query = query.where(api_keys.c.id > after)
         if limit is not None:

@@ -9,11 +9,18 @@ import msgspec
 from litestar import Request, get, post
 
 from gateway.auth.errors import KeyNotFoundError, KeyStateError
+from gateway.auth.keys import ALL_TENANTS
 from gateway.errors import Conflict, InvalidRequest, NotFound
-from gateway.guards import principal_of, record_decision, request_id_of, services_of
+from gateway.guards import (
+    principal_of,
+    record_decision,
+    request_id_of,
+    require_tenant_access,
+    services_of,
+)
 from gateway.validation import convert_or_400, decode_json_object
 from policies.errors import PolicyDocumentError
-from policies.rbac import validate_role_assignment
+from policies.rbac import tenant_may_access, validate_role_assignment
 
 
 class KeyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -37,12 +44,22 @@ async def list_keys(
     """Keys without secrets, oldest first: ``{"data": [...], "next_cursor": ...}``."""
     if not 1 <= limit <= 500:
         raise InvalidRequest("'limit' must be between 1 and 500.", param="limit")
+    keys = services_of(request).keys
+    caller = principal_of(request).tenant
     if cursor is not None:
         try:
-            await services_of(request).keys.get(cursor)  # a cursor is the id of the last key seen
+            last_seen = await keys.get(cursor)  # a cursor is the id of the last key seen
         except KeyNotFoundError:
-            raise InvalidRequest("The cursor is not valid.", code="invalid_cursor", param="cursor") from None
-    records = await services_of(request).keys.list(limit=limit + 1, after=cursor)
+            last_seen = None
+        if last_seen is None or not tenant_may_access(caller, last_seen.tenant):
+            raise InvalidRequest("The cursor is not valid.", code="invalid_cursor", param="cursor")
+    # The query narrows to the caller's tenant; the rule itself still decides every row.
+    scope = ALL_TENANTS if caller is None else caller
+    records = [
+        r
+        for r in await keys.list(limit=limit + 1, after=cursor, tenant=scope)
+        if tenant_may_access(caller, r.tenant)
+    ]
     page = records[:limit]
     return {"data": [r.to_dict() for r in page], "next_cursor": page[-1].id if len(records) > limit else None}
 
@@ -55,24 +72,33 @@ async def create_key(request: Request[Any, Any, Any]) -> dict[str, Any]:
     spec = convert_or_400(raw, KeyCreate, strict=False)
     if spec.expires_in_days is not None and not 0 < spec.expires_in_days <= 36500:
         raise InvalidRequest("'expires_in_days' must be between 1 and 36500.", param="expires_in_days")
-    roles = validate_role_assignment(services.policy.rbac, spec.roles, granted_by=principal_of(request))
+    principal = principal_of(request)
+    # A tenant-bound admin's keys belong to its tenant unless it names one (which must be its own).
+    tenant = spec.tenant if spec.tenant is not None else principal.tenant
+    await require_tenant_access(request, "keys:manage", tenant)
+    roles = validate_role_assignment(services.policy.rbac, spec.roles, granted_by=principal)
     try:
         record, plaintext = await services.keys.create(
             spec.name,
             roles,
-            spec.tenant,
+            tenant,
             timedelta(days=spec.expires_in_days) if spec.expires_in_days else None,
             spec.models,
         )
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
-    await _audit(request, "admin.keys.create", {"key_id": record.id, "roles": list(record.roles)})
+    await _audit(
+        request,
+        "admin.keys.create",
+        {"key_id": record.id, "roles": list(record.roles), "tenant": record.tenant},
+    )
     return {**record.to_dict(), "key": plaintext}
 
 
 async def _change(request: Request[Any, Any, Any], key_id: str, kind: str) -> dict[str, Any]:
     keys = services_of(request).keys
     try:
+        await require_tenant_access(request, "keys:manage", (await keys.get(key_id)).tenant)
         if kind == "revoke":
             out = (await keys.revoke(key_id)).to_dict()
         else:
@@ -102,6 +128,7 @@ async def rotate_key(request: Request[Any, Any, Any], key_id: str) -> dict[str, 
 async def reload_policies(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Reload the policy documents atomically; a bad document leaves the old policy in force."""
     services = services_of(request)
+    await require_tenant_access(request, "policy:reload", None)  # the policy is the whole site's
     old = services.policy.digest
     try:
         bundle = await services.reload_policies()

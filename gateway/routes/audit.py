@@ -11,11 +11,17 @@ from litestar import Request, get, post
 from litestar.response import File
 
 from audit.store import RecordFilter
-from gateway.errors import Forbidden, InvalidRequest, NotFound
-from gateway.guards import deny, principal_of, record_decision, request_id_of, services_of
+from gateway.errors import InvalidRequest, NotFound
+from gateway.guards import (
+    principal_of,
+    record_decision,
+    request_id_of,
+    require_tenant_access,
+    services_of,
+)
 from gateway.plain import to_plain
 from gateway.validation import convert_or_400, decode_json_object
-from policies.rbac import authorize, has_permission
+from policies.rbac import has_permission, tenant_may_access
 
 FILTER_FIELDS = ("principal", "role", "model", "kind", "decision", "subject_ref", "request_id", "tenant")
 
@@ -52,20 +58,20 @@ async def list_records(
     for name, value in filters.items():
         if len(value) > 256 or not value.isprintable():
             raise InvalidRequest(f"'{name}' must be at most 256 printable characters.", param=name)
-    principal = principal_of(request)
-    if principal.tenant is not None:
-        # A tenant-bound auditor sees only its tenant's records.
-        if filters.get("tenant", principal.tenant) != principal.tenant:
-            raise Forbidden("Your credential is bound to another tenant.", code="tenant_mismatch")
-        filters["tenant"] = principal.tenant
+    caller = principal_of(request).tenant
+    if caller is not None:
+        # The query narrows to the caller's tenant; asking for another one is refused like a read.
+        await require_tenant_access(request, "audit:read", filters.get("tenant", caller))
+        filters["tenant"] = caller
     record_filter = RecordFilter(since=_time(since, "since"), until=_time(until, "until"), **filters)
     page = await services_of(request).audit.query(record_filter, cursor, limit)
+    items = [item for item in page.items if tenant_may_access(caller, item.tenant)]
     await _audit_read(
         request,
         "audit.read",
-        {"filters": {**filters, "since": since, "until": until}, "count": len(page.items)},
+        {"filters": {**filters, "since": since, "until": until}, "count": len(items)},
     )
-    return {"data": [to_plain(item) for item in page.items], "next_cursor": page.next_cursor}
+    return {"data": [to_plain(item) for item in items], "next_cursor": page.next_cursor}
 
 
 @get("/audit/records/{seq:int}", opt={"permission": "audit:read"})
@@ -77,12 +83,8 @@ async def get_record(request: Request[Any, Any, Any], seq: int) -> dict[str, Any
         raise NotFound("No audit record with this sequence number.")
     with_content = has_permission(services.policy.rbac, principal, "audit:read_content")
     header = await services.audit.get(seq, with_content=False)
-    if header is not None and principal.tenant is not None:
-        decision = authorize(
-            services.policy.rbac, principal, "audit:read", resource_tenant=header.header.tenant
-        )
-        if not decision.allowed:
-            await deny(services, request_id_of(request), principal, decision)
+    if header is not None:
+        await require_tenant_access(request, "audit:read", header.header.tenant)
     view = await services.audit.get(seq, with_content=with_content) if header is not None else None
     await _audit_read(
         request, "audit.read", {"seq": seq, "with_content": with_content, "found": view is not None}
@@ -92,15 +94,38 @@ async def get_record(request: Request[Any, Any, Any], seq: int) -> dict[str, Any
     return dict(to_plain(view))
 
 
+_TENANT_VERIFY_REASON = "The audit log is not intact; an auditor with no tenant binding sees the details."
+
+
 @get("/audit/verify", opt={"permission": "audit:verify"})
 async def verify(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Check the hash chain, the signatures and the external checkpoints now."""
-    report = await services_of(request).audit.verify()
+    """Check the hash chain, the signatures and the external checkpoints now.
+
+    A tenant-bound auditor learns whether the log is intact and, when it is not, the first bad
+    record only if that record is its tenant's: the details describe every tenant's records.
+    """
+    services = services_of(request)
+    report = await services.audit.verify()
     body = dict(to_plain(report))
     await _audit_read(
         request, "audit.verify", {"ok": body.get("ok"), "first_bad_seq": body.get("first_bad_seq")}
     )
-    return body
+    caller = principal_of(request).tenant
+    if caller is None:
+        return body
+    first_bad = report.first_bad_seq
+    if first_bad is not None:
+        bad = await services.audit.get(first_bad, with_content=False)
+        if bad is None or not tenant_may_access(caller, bad.header.tenant):
+            first_bad = None
+    return {
+        "ok": report.ok,
+        "scope": "tenant",
+        "first_bad_seq": first_bad,
+        "reason": None
+        if report.ok
+        else "The audit log is not intact; an auditor with no tenant binding sees the details.",
+    }
 
 
 class ExportRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

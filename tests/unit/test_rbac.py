@@ -24,6 +24,7 @@ from policies.rbac import (
     may_unmask,
     parse_rbac_policy,
     requires_subject,
+    tenant_may_access,
     validate_role_assignment,
     visible_models,
 )
@@ -159,6 +160,33 @@ def test_visible_models_follow_both_allow_lists() -> None:
     p = restricted_policy()
     assert visible_models(p, who("small"), ["qwen-7b", "deepseek-v3", "qwen-72b"]) == ["qwen-7b", "qwen-72b"]
     assert visible_models(p, who("small", models=("qwen-72b",)), ["qwen-7b", "qwen-72b"]) == ["qwen-72b"]
+
+
+@pytest.mark.parametrize(
+    ("caller", "owner", "allowed"),
+    [
+        (None, None, True),
+        (None, "t1", True),
+        ("t1", "t1", True),
+        ("t1", "t2", False),
+        ("t1", None, False),  # objects with no tenant belong to unbound credentials only
+        ("t1", "T1", False),
+        ("t1", "", False),
+    ],
+)
+def test_one_tenant_rule_decides_every_object(
+    policy: RBACPolicy, caller: str | None, owner: str | None, allowed: bool
+) -> None:
+    assert tenant_may_access(caller, owner) is allowed
+    for role, permission in (("admin", "keys:manage"), ("auditor", "audit:read")):
+        decision = authorize(policy, who(role, tenant=caller), permission, resource_tenant=owner)
+        assert decision.allowed is allowed
+        if not allowed:
+            assert decision.reason == "tenant_mismatch"
+
+
+def test_no_resource_means_no_tenant_check(policy: RBACPolicy) -> None:
+    assert authorize(policy, who("clinician", tenant="t1"), "chat").allowed
 
 
 def test_tenant_bound_principal_is_denied_another_tenants_resource(policy: RBACPolicy) -> None:

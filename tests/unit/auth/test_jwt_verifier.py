@@ -88,7 +88,7 @@ async def test_valid_rs256_token_gives_principal_with_keycloak_roles(
     verifier: JWTVerifier, rsa_key: RSAKey
 ) -> None:
     principal = verifier.verify(sign(rsa_key, claims()))
-    assert principal.id == "user-123"
+    assert principal.id == "jwt:user-123"
     assert principal.roles == ("clinician", "offline_access")
     assert principal.auth_method == "jwt"
     assert principal.tenant is None
@@ -101,7 +101,7 @@ async def test_other_allowed_algorithms_verify(
     verifier: JWTVerifier, request: pytest.FixtureRequest, key_name: str, alg: str
 ) -> None:
     key = request.getfixturevalue(key_name)
-    assert verifier.verify(sign(key, claims(), alg)).id == "user-123"
+    assert verifier.verify(sign(key, claims(), alg)).id == "jwt:user-123"
 
 
 @pytest.mark.parametrize(
@@ -124,12 +124,12 @@ async def test_out_of_policy_claims_are_refused(
 
 
 async def test_audience_list_containing_ours_is_accepted(verifier: JWTVerifier, rsa_key: RSAKey) -> None:
-    assert verifier.verify(sign(rsa_key, claims(aud=["other", AUDIENCE]))).id == "user-123"
+    assert verifier.verify(sign(rsa_key, claims(aud=["other", AUDIENCE]))).id == "jwt:user-123"
 
 
 async def test_leeway_tolerates_small_clock_skew(verifier: JWTVerifier, rsa_key: RSAKey) -> None:
     now = int(time.time())
-    assert verifier.verify(sign(rsa_key, claims(exp=now - 10, nbf=now + 10))).id == "user-123"
+    assert verifier.verify(sign(rsa_key, claims(exp=now - 10, nbf=now + 10))).id == "jwt:user-123"
 
 
 async def test_alg_none_is_refused(verifier: JWTVerifier) -> None:
@@ -201,6 +201,32 @@ async def test_azure_roles_claim(jwks_file: Path, rsa_key: RSAKey) -> None:
     assert principal.tenant == "tenant-42"
 
 
+@pytest.mark.parametrize(
+    "tid",
+    [pytest.param(None, id="claim-missing"), "", "   ", 42, ["t1"], {"id": "t1"}, True, "t" * 129],
+)
+async def test_token_without_a_usable_tenant_claim_is_refused_not_global(
+    jwks_file: Path, rsa_key: RSAKey, tid: object
+) -> None:
+    v = JWTVerifier(settings(jwks_file, roles_claim="roles", tenant_claim="tid"))
+    await v.load()
+    extra = {} if tid is None else {"tid": tid}
+    with pytest.raises(AuthenticationError) as exc:
+        v.verify(sign(rsa_key, claims(roles=["auditor"], **extra)))
+    assert exc.value.code == "missing_claim"
+
+
+async def test_jwt_principal_is_namespaced_so_a_sub_cannot_pose_as_an_api_key_id(
+    jwks_file: Path, rsa_key: RSAKey
+) -> None:
+    v = JWTVerifier(settings(jwks_file))
+    await v.load()
+    key_like_id = "0192a6b3c4d5e6f7a8b9"  # the shape of an API key id
+    principal = v.verify(sign(rsa_key, claims(sub=key_like_id)))
+    assert principal.id == "jwt:" + key_like_id
+    assert principal.key_id is None
+
+
 async def test_groups_claim_with_role_map_counts_only_mapped_groups(jwks_file: Path, rsa_key: RSAKey) -> None:
     role_map = {"/hospital/cardiology": "clinician", "gw-auditors": "auditor"}
     v = JWTVerifier(settings(jwks_file, roles_claim="groups", role_map=role_map))
@@ -270,13 +296,13 @@ async def test_jwks_from_url_and_refresh_after_idp_key_rotation(
     )
     await v.load()
     try:
-        assert v.verify(sign(rsa_key, claims())).id == "user-123"
+        assert v.verify(sign(rsa_key, claims())).id == "jwt:user-123"
         served["keys"] = [rsa_key, new_key]
         token = sign(new_key, claims())
         assert refused(v, token) == "unknown_kid"  # schedules a refresh
         assert v._kid_refresh is not None
         await v._kid_refresh
-        assert v.verify(token).id == "user-123"
+        assert v.verify(token).id == "jwt:user-123"
         assert len(fetches) == 2
     finally:
         await v.aclose()
@@ -299,7 +325,7 @@ async def test_failed_refresh_keeps_the_loaded_keys(rsa_key: RSAKey) -> None:
     await v.load()
     up["ok"] = False
     await v._safe_refresh()
-    assert v.verify(sign(rsa_key, claims())).id == "user-123"
+    assert v.verify(sign(rsa_key, claims())).id == "jwt:user-123"
     await v.aclose()
     await client.aclose()
 
