@@ -29,6 +29,8 @@ records = Table(
     Column("ciphertext_hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # An erasure record's declaration of what it removed (audit.erasure); NULL on every other record.
+    Column("erases", Text),
     Index("ix_audit_records_ts_us", "ts_us"),
     Index("ix_audit_records_principal", "principal"),
     Index("ix_audit_records_subject_ref", "subject_ref"),

@@ -1,4 +1,8 @@
-"""Signed checkpoints: Ed25519 over (seq, head hash, time) of the chain."""
+"""Signed checkpoints: Ed25519 over (seq, head hash, time) of the chain; the log's public key.
+
+The public key is what pins the origin of an export bundle: ``gateway audit public-key`` prints it
+(:func:`public_key_text`), ``gateway audit verify-bundle --public-key FILE`` reads it back
+(:func:`parse_public_key`) and refuses a bundle signed by any other key."""
 
 from __future__ import annotations
 
@@ -77,6 +81,51 @@ def public_key_id(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).hexdigest()[:16]
 
 
+def public_key_fingerprint(public_raw: bytes) -> str:
+    """``SHA256:<hex>`` of the raw key; its first 16 hex digits are the key id checkpoints name."""
+    return "SHA256:" + hashlib.sha256(public_raw).hexdigest()
+
+
+_PUBLIC_KEY_LABEL = "ed25519"
+
+
+def public_key_text(public_raw: bytes) -> str:
+    """The public key as a small text file: a comment with its fingerprint, then ``ed25519 <hex>``."""
+    return (
+        f"# audit log signing key {public_key_id(public_raw)} "
+        f"({public_key_fingerprint(public_raw)})\n"
+        f"{_PUBLIC_KEY_LABEL} {public_raw.hex()}\n"
+    )
+
+
+def parse_public_key(text: str) -> bytes:
+    """The raw 32-byte key from :func:`public_key_text` output, the JSON of ``public-key --json``
+    (``{"public_key": "<hex>"}``) or a bare hex line; raises ValueError otherwise."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        data = json.loads(stripped)
+        candidates = [str(data["public_key"])] if isinstance(data, dict) and "public_key" in data else []
+    else:
+        candidates = []
+        for line in stripped.splitlines():
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if len(words) == 2 and words[0] == _PUBLIC_KEY_LABEL:
+                candidates.append(words[1])
+            elif len(words) == 1:
+                candidates.append(words[0])
+            else:
+                raise ValueError("not a public key line")
+    if len(candidates) != 1:
+        raise ValueError("expected exactly one public key")
+    raw = bytes.fromhex(candidates[0])
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key has 32 bytes")
+    Ed25519PublicKey.from_public_bytes(raw)
+    return raw
+
+
 class CheckpointVerifier:
     """Checks signatures made by one Ed25519 public key."""
 
@@ -119,6 +168,17 @@ class CheckpointSigner:
     @property
     def public_raw(self) -> bytes:
         return self.verifier.public_raw
+
+    @classmethod
+    def load(cls, key_dir: Path) -> CheckpointSigner:
+        """The existing signing key; raises KeyUnavailable when there is none (never creates one)."""
+        path = key_dir / SIGNING_KEY_FILE
+        try:
+            return cls(Ed25519PrivateKey.from_private_bytes(read_secret(path, 32)))
+        except FileNotFoundError:
+            raise KeyUnavailable("there is no checkpoint signing key yet") from None
+        except (OSError, ValueError):
+            raise KeyUnavailable("checkpoint signing key is unreadable") from None
 
     @classmethod
     def load_or_create(cls, key_dir: Path) -> CheckpointSigner:

@@ -6,6 +6,13 @@ across processes (PostgreSQL ``pg_advisory_xact_lock``; SQLite ``BEGIN IMMEDIATE
 head (max seq and its hash), assigns the next seqs, encrypts each payload with the header as
 associated data, chains the hashes and inserts. ``append`` returns only after COMMIT; any failure
 to commit surfaces as :class:`AuditUnavailable` (fail closed), within ``append_timeout_s``.
+
+Erasures (:meth:`AuditLog.erase`, :meth:`AuditLog.shred_subject`) delete data keys and ciphertext
+and append their erasure record (:mod:`audit.erasure`) in one transaction under the same lock,
+through the same chaining code as the appends.
+
+Readers decode every row strictly: a column of the wrong type (possible in SQLite, whose columns
+are not typed) is reported as tampering at that record, never raised as a read failure.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import time
 import uuid
 from collections import OrderedDict
@@ -20,13 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import and_, delete, event, func, select, text, update
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy import and_, delete, event, func, or_, select, text, true, type_coerce, update
+from sqlalchemy.engine import URL, Row, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 from audit import crypto
 from audit.checkpoints import (
@@ -36,6 +46,7 @@ from audit.checkpoints import (
     read_checkpoints,
     read_head,
 )
+from audit.erasure import ERASURE_KIND, ErasureDeclaration, InvalidDeclaration
 from audit.errors import AuditError, AuditIntegrityError, AuditUnavailable, KeyUnavailable
 from audit.keyring import (
     SUBJECT_KEY_FILE,
@@ -52,10 +63,12 @@ from audit.migrations import migrate
 from audit.records import (
     GENESIS_HASH,
     AuditEvent,
+    DamagedRow,
     RecordHeader,
     RecordView,
     StoredRecord,
     ciphertext_digest,
+    decode_row,
     encode_counts,
     header_fields,
     record_aad,
@@ -69,6 +82,9 @@ from audit.schema import deks as deks_table
 from audit.schema import records as records_table
 from audit.signing import Checkpoint, CheckpointSigner
 from audit.verify import ChainVerifier, VerifyReport
+
+if TYPE_CHECKING:
+    from audit.export import ExportSummary
 
 log = structlog.get_logger("audit.store")
 
@@ -134,10 +150,23 @@ class RecordPage:
 
 
 @dataclass(frozen=True)
+class ErasureSummary:
+    """What an erasure removed, and its erasure record (``seq``, ``hash``)."""
+
+    seq: int
+    hash: str
+    records_erased: int
+    keys_deleted: int
+    key_ids: tuple[str, ...]
+    seq_ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class ShredSummary:
     subject_ref: str
     records_erased: int
     keys_deleted: int
+    erasure_seq: int  # the erasure record that declares it
 
 
 @dataclass
@@ -164,6 +193,7 @@ class _Pending:
     scope: str
     plaintext: bytes = field(repr=False)
     future: asyncio.Future[AppendReceipt] = field(repr=False)
+    erasure: ErasureDeclaration | None = None  # signed once the record's seq is known
 
 
 _STOP = object()
@@ -173,32 +203,53 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _row_to_record(row: Row[Any]) -> StoredRecord:
-    m = row._mapping
-    return StoredRecord(
-        seq=m["seq"],
-        ts_us=m["ts_us"],
-        kind=m["kind"],
-        tenant=m["tenant"],
-        principal=m["principal"],
-        role=m["role"],
-        model=m["model"],
-        request_id=m["request_id"],
-        subject_ref=m["subject_ref"],
-        decision=m["decision"],
-        entity_counts=m["entity_counts"],
-        usage=m["usage"],
-        latency_us=m["latency_us"],
-        key_id=m["key_id"],
-        ciphertext=bytes(m["ciphertext"]) if m["ciphertext"] is not None else None,
-        ciphertext_hash=m["ciphertext_hash"],
-        prev_hash=m["prev_hash"],
-        hash=m["hash"],
-    )
+def _day_scope() -> str:
+    return "d:" + datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.02 * 2.0**attempt, 0.5)
+
+
+def _receipt(record: StoredRecord) -> AppendReceipt:
+    return AppendReceipt(record.seq, record.hash, time_from_us(record.ts_us))
+
+
+# Rows are read without SQLAlchemy's type processing, so that a value of the wrong type (SQLite
+# does not enforce column types) reaches decode_row instead of failing the whole result.
+_RAW_RECORD = [type_coerce(column, NullType()).label(column.name) for column in records_table.c]
+
+
+def _select_records() -> Any:
+    return select(*_RAW_RECORD).select_from(records_table)
+
+
+def _integer_seq(dialect_name: str) -> ColumnElement[bool]:
+    """Rows whose seq is an integer. A SQLite row whose seq was set to text sorts after every
+    integer and is not any seq at all: readers skip it and verify reports the seq it left missing."""
+    if dialect_name == "sqlite":
+        return func.typeof(records_table.c.seq) == "integer"
+    return true()
 
 
 def _record_values(record: StoredRecord) -> dict[str, Any]:
-    return {**header_fields(record), "ciphertext": record.ciphertext, "hash": record.hash}
+    return {
+        **header_fields(record),
+        "erases": record.erases,
+        "ciphertext": record.ciphertext,
+        "hash": record.hash,
+    }
+
+
+def _header_of(item: StoredRecord | DamagedRow) -> RecordHeader:
+    return item.header if isinstance(item, DamagedRow) else to_header(item)
+
+
+async def _count_non_integer_seqs(conn: AsyncConnection) -> int:
+    if conn.dialect.name != "sqlite":
+        return 0
+    r = records_table.c
+    return int((await conn.execute(select(func.count()).where(func.typeof(r.seq) != "integer"))).scalar_one())
 
 
 def _checkpoint_from_row(row: Row[Any]) -> Checkpoint:
@@ -223,13 +274,41 @@ def _decode_cursor(cursor: str) -> int:
         raise InvalidCursor("invalid cursor") from None
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the SQLite database file readable by this user only (0600), or make it so.
+
+    Call before the first connection: SQLite creates ``-wal`` and ``-shm`` with the database
+    file's mode, so they are 0600 too (existing ones are set to 0600 here as well).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
+
+
+def prepare_sqlite_database(url: str | URL) -> Path | None:
+    """:func:`prepare_sqlite_file` for a SQLAlchemy URL naming a SQLite file; returns its path.
+
+    Other databases and in-memory SQLite: nothing to do, None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.database.startswith("file:"):
+        return None  # a SQLite URI: its own options decide
+    path = Path(parsed.database)
+    prepare_sqlite_file(path)
+    return path
+
+
 def create_audit_engine(settings: AuditSettings) -> AsyncEngine:
-    """An engine for the log's own use: SQLite gets WAL, synchronous=FULL and a busy timeout."""
+    """An engine for the log's own use: SQLite gets WAL, synchronous=FULL and a busy timeout, and
+    its files are created 0600."""
     url = make_url(settings.url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_database(url)
     engine = create_async_engine(url)
     busy = int(settings.busy_timeout_ms)
 
@@ -275,10 +354,32 @@ def is_transient_db_error(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
-async def _read_head(conn: AsyncConnection) -> tuple[int, str, int]:
+async def _read_head_seq(conn: AsyncConnection) -> int:
     r = records_table.c
-    row = (await conn.execute(select(r.seq, r.hash, r.ts_us).order_by(r.seq.desc()).limit(1))).first()
-    return (0, GENESIS_HASH, 0) if row is None else (int(row[0]), str(row[1]), int(row[2]))
+    value = (await conn.execute(select(func.max(r.seq)).where(_integer_seq(conn.dialect.name)))).scalar()
+    return 0 if value is None else int(value)
+
+
+async def _read_head(conn: AsyncConnection) -> tuple[int, str, int]:
+    """Seq, hash and time of the newest record. A head row whose hash or time does not decode does
+    not stop the log: the next record chains on what is there, and verify reports the damaged row."""
+    r = records_table.c
+    row = (
+        await conn.execute(
+            select(r.seq, type_coerce(r.hash, NullType()), type_coerce(r.ts_us, NullType()))
+            .where(_integer_seq(conn.dialect.name))
+            .order_by(r.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return 0, GENESIS_HASH, 0
+    seq, head_hash, ts_us = row
+    return (
+        int(seq),
+        head_hash if isinstance(head_hash, str) else "",
+        ts_us if isinstance(ts_us, int) and not isinstance(ts_us, bool) else 0,
+    )
 
 
 class _Lru:
@@ -372,7 +473,16 @@ class AuditLog:
 
     # ---- append -------------------------------------------------------------------------------
 
-    def _prepare(self, event: AuditEvent) -> _Pending:
+    def _prepare(
+        self,
+        event: AuditEvent,
+        *,
+        subject_ref: str | None = None,
+        erasure: ErasureDeclaration | None = None,
+    ) -> _Pending:
+        """Validate and encode ``event``. An erasure record passes the erased subject's ref itself
+        (the subject id is not known) and is sealed under the day key, never under a subject key
+        that a later erasure would delete."""
         for name, limit in _FIELD_LIMITS.items():
             value = getattr(event, name)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
@@ -382,8 +492,9 @@ class AuditLog:
             usage = encode_counts(event.usage)
         except TypeError:
             raise AuditError("entity_counts and usage must map names to integers") from None
-        subject_ref = self.subject_ref(event.subject_id) if event.subject_id is not None else None
-        scope = f"s:{subject_ref}" if subject_ref else "d:" + datetime.now(UTC).strftime("%Y-%m-%d")
+        if event.subject_id is not None:
+            subject_ref = self.subject_ref(event.subject_id)
+        scope = f"s:{subject_ref}" if subject_ref and erasure is None else _day_scope()
         values = {
             "kind": event.kind,
             "tenant": event.tenant,
@@ -398,7 +509,7 @@ class AuditLog:
             "latency_us": round(event.latency_ms * 1000) if event.latency_ms is not None else None,
         }
         plaintext = crypto.encode_payload(dict(event.payload) if event.payload is not None else None)
-        return _Pending(values, scope, plaintext, asyncio.get_running_loop().create_future())
+        return _Pending(values, scope, plaintext, asyncio.get_running_loop().create_future(), erasure)
 
     async def append(self, event: AuditEvent) -> AppendReceipt:
         """Record ``event``; returns (seq, hash) only after the record is committed.
@@ -461,10 +572,15 @@ class AuditLog:
         for item, receipt in zip(batch, receipts, strict=True):
             if not item.future.done():
                 item.future.set_result(receipt)
+        await self._committed(receipts[-1], checkpoint)
+
+    async def _committed(self, head: AppendReceipt, checkpoint: Checkpoint | None) -> None:
+        """After a commit: the external checkpoint, and the head witness (newest head wins)."""
         if checkpoint is not None:
             self._checkpointed()
             await self._write_external(checkpoint)
-        self._unwitnessed = receipts[-1]
+        if self._unwitnessed is None or head.seq > self._unwitnessed.seq:
+            self._unwitnessed = head
         self._witness_wakeup.set()
 
     async def _write_batch_retrying(
@@ -482,7 +598,7 @@ class AuditLog:
                 attempt += 1
                 self.stats.retried_batches += 1
                 log.warning("audit.append_retry", error=type(exc).__name__, attempt=attempt, batch=len(batch))
-                await asyncio.sleep(min(0.02 * 2**attempt, 0.5))
+                await asyncio.sleep(_backoff(attempt))
 
     async def _dek_for_row(self, key_id: str, scope: str, kek_version: int, wrapped: bytes) -> bytes:
         dek = self._deks.get(key_id)
@@ -517,74 +633,99 @@ class AuditLog:
         return fresh
 
     async def _write_batch(self, batch: list[_Pending]) -> tuple[list[AppendReceipt], Checkpoint | None]:
-        scopes = {item.scope for item in batch}
-        fresh = await self._prefetch_deks(scopes)
-        d = deks_table.c
+        fresh = await self._prefetch_deks({item.scope for item in batch})
         async with self.engine.connect() as conn:
             await begin_locked(conn)
-            seq, prev_hash, prev_ts = await _read_head(conn)
-            start_seq = seq
-            # Re-read under the lock: another process may have created or shredded a key meanwhile.
-            rows = (
-                await conn.execute(
-                    select(d.key_id, d.scope, d.kek_version, d.wrapped).where(d.scope.in_(sorted(scopes)))
-                )
-            ).all()
-            keys: dict[str, tuple[str, bytes]] = {}
-            for key_id, scope, version, wrapped in rows:
-                keys[scope] = (key_id, await self._dek_for_row(key_id, scope, version, wrapped))
-            now = _now_us()
-            new_keys = []
-            for scope in scopes - keys.keys():
-                if scope in fresh:
-                    key_id, dek, wrapped_key = fresh[scope]
-                else:
-                    key_id, dek = uuid.uuid4().hex, crypto.new_key()
-                    wrapped_key = await self.provider.wrap(dek, dek_context(key_id, scope))
-                new_keys.append(
-                    {
-                        "key_id": key_id,
-                        "scope": scope,
-                        "kek_version": wrapped_key.version,
-                        "wrapped": wrapped_key.blob,
-                        "created_us": now,
-                    }
-                )
-                keys[scope] = (key_id, dek)
-            if new_keys:
-                await conn.execute(deks_table.insert(), new_keys)
-            stored: list[StoredRecord] = []
-            for item in batch:
-                seq += 1
-                prev_ts = max(now, prev_ts)
-                key_id, dek = keys[item.scope]
-                draft = StoredRecord(
-                    seq=seq,
-                    ts_us=prev_ts,
-                    key_id=key_id,
-                    ciphertext=None,
-                    ciphertext_hash="",
-                    prev_hash=prev_hash,
-                    hash="",
-                    **item.values,
-                )
-                ciphertext = crypto.seal(dek, item.plaintext, record_aad(draft))
-                draft = replace(draft, ciphertext=ciphertext, ciphertext_hash=ciphertext_digest(ciphertext))
-                record = replace(draft, hash=record_hash(draft))
-                stored.append(record)
-                prev_hash = record.hash
-            await conn.execute(records_table.insert(), [_record_values(r) for r in stored])
-            checkpoint = None
-            every = max(1, self.settings.checkpoint_every)
-            if start_seq // every != seq // every:
-                checkpoint = self.signer.checkpoint(seq, prev_hash, _now_us())
-                await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
+            stored, keys, checkpoint = await self._append_locked(conn, batch, fresh)
             await conn.commit()
+        self._cache_keys(keys)
+        return [_receipt(r) for r in stored], checkpoint
+
+    def _cache_keys(self, keys: dict[str, tuple[str, bytes]]) -> None:
         for scope, (key_id, dek) in keys.items():
             self._scopes.put(scope, key_id)
             self._deks.put(key_id, dek)
-        receipts = [AppendReceipt(r.seq, r.hash, time_from_us(r.ts_us)) for r in stored]
-        return receipts, checkpoint
+
+    async def _append_locked(
+        self,
+        conn: AsyncConnection,
+        items: Sequence[_Pending],
+        fresh: dict[str, tuple[str, bytes, WrappedKey]],
+        *,
+        checkpoint_now: bool = False,
+    ) -> tuple[list[StoredRecord], dict[str, tuple[str, bytes]], Checkpoint | None]:
+        """Chain ``items`` onto the head and insert them, inside the caller's locked transaction
+        (the caller commits). Every append goes through here: batches and erasure records.
+
+        Returns the stored records, the data keys used (scope -> key id, key) and the checkpoint
+        written, if any: every ``checkpoint_every`` records, or at once with ``checkpoint_now``.
+        """
+        scopes = {item.scope for item in items}
+        d = deks_table.c
+        seq, prev_hash, prev_ts = await _read_head(conn)
+        start_seq = seq
+        # Re-read under the lock: another process may have created or shredded a key meanwhile.
+        rows = (
+            await conn.execute(
+                select(d.key_id, d.scope, d.kek_version, d.wrapped).where(d.scope.in_(sorted(scopes)))
+            )
+        ).all()
+        keys: dict[str, tuple[str, bytes]] = {}
+        for key_id, scope, version, wrapped in rows:
+            keys[scope] = (key_id, await self._dek_for_row(key_id, scope, version, wrapped))
+        now = _now_us()
+        new_keys = []
+        for scope in scopes - keys.keys():
+            if scope in fresh:
+                key_id, dek, wrapped_key = fresh[scope]
+            else:
+                key_id, dek = uuid.uuid4().hex, crypto.new_key()
+                wrapped_key = await self.provider.wrap(dek, dek_context(key_id, scope))
+            new_keys.append(
+                {
+                    "key_id": key_id,
+                    "scope": scope,
+                    "kek_version": wrapped_key.version,
+                    "wrapped": wrapped_key.blob,
+                    "created_us": now,
+                }
+            )
+            keys[scope] = (key_id, dek)
+        if new_keys:
+            await conn.execute(deks_table.insert(), new_keys)
+        stored: list[StoredRecord] = []
+        for item in items:
+            seq += 1
+            prev_ts = max(now, prev_ts)
+            key_id, dek = keys[item.scope]
+            erases = (
+                item.erasure.signed(self.signer, seq, prev_hash).to_text()
+                if item.erasure is not None
+                else None
+            )
+            draft = StoredRecord(
+                seq=seq,
+                ts_us=prev_ts,
+                key_id=key_id,
+                ciphertext=None,
+                ciphertext_hash="",
+                prev_hash=prev_hash,
+                hash="",
+                erases=erases,
+                **item.values,
+            )
+            ciphertext = crypto.seal(dek, item.plaintext, record_aad(draft))
+            draft = replace(draft, ciphertext=ciphertext, ciphertext_hash=ciphertext_digest(ciphertext))
+            record = replace(draft, hash=record_hash(draft))
+            stored.append(record)
+            prev_hash = record.hash
+        await conn.execute(records_table.insert(), [_record_values(r) for r in stored])
+        checkpoint = None
+        every = max(1, self.settings.checkpoint_every)
+        if checkpoint_now or start_seq // every != seq // every:
+            checkpoint = self.signer.checkpoint(seq, prev_hash, _now_us())
+            await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
+        return stored, keys, checkpoint
 
     # ---- checkpoints --------------------------------------------------------------------------
 
@@ -697,10 +838,11 @@ class AuditLog:
             after = _decode_cursor(cursor)
             conditions.append(r.seq < after if filters.newest_first else r.seq > after)
         limit = max(1, limit)
-        stmt = select(records_table).where(and_(True, *conditions))
+        conditions.append(_integer_seq(self.engine.dialect.name))
+        stmt = _select_records().where(and_(True, *conditions))
         stmt = stmt.order_by(r.seq.desc() if filters.newest_first else r.seq).limit(limit + 1)
         rows = await self._read(stmt)
-        items = [to_header(_row_to_record(row)) for row in rows[:limit]]
+        items = [_header_of(decode_row(row._mapping)) for row in rows[:limit]]
         next_cursor = _encode_cursor(items[-1].seq) if len(rows) > limit else None
         return RecordPage(items=items, next_cursor=next_cursor)
 
@@ -728,11 +870,19 @@ class AuditLog:
             return None
 
     async def get(self, seq: int, with_content: bool = False) -> RecordView | None:
-        """One record by seq; with its decrypted payload when asked for and still available."""
-        rows = await self._read(select(records_table).where(records_table.c.seq == seq))
+        """One record by seq; with its decrypted payload when asked for and still available.
+
+        A row that does not decode comes back with ``header.integrity_error`` set and, when content
+        is asked for, ``content_status="integrity_error"``."""
+        rows = await self._read(
+            _select_records().where(records_table.c.seq == seq, _integer_seq(self.engine.dialect.name))
+        )
         if not rows:
             return None
-        record = _row_to_record(rows[0])
+        record = decode_row(rows[0]._mapping)
+        if isinstance(record, DamagedRow):
+            status = "integrity_error" if with_content else "not_requested"
+            return RecordView(header=record.header, content_status=status)
         header = to_header(record)
         if not with_content:
             return RecordView(header=header, content_status="not_requested")
@@ -797,7 +947,7 @@ class AuditLog:
                 db_checkpoints = [
                     _checkpoint_from_row(row) for row in (await conn.execute(select(checkpoints_table))).all()
                 ]
-                head, _, _ = await _read_head(conn)
+                head = await _read_head_seq(conn)
                 every = [*db_checkpoints, *external.checkpoints]
                 if witness.checkpoint is not None:
                     every.append(witness.checkpoint)
@@ -810,23 +960,40 @@ class AuditLog:
                     verifier.problem("the head witness file is malformed")
                 last = 0
                 r = records_table.c
+                integer_seq = _integer_seq(conn.dialect.name)
                 while last < head:
                     rows = (
                         await conn.execute(
-                            select(records_table)
-                            .where(r.seq > last, r.seq <= head)
+                            _select_records()
+                            .where(r.seq > last, r.seq <= head, integer_seq)
                             .order_by(r.seq)
                             .limit(_PAGE)
                         )
                     ).all()
                     if not rows:
                         break
-                    page = [_row_to_record(row) for row in rows]
-                    authentic = await self._authenticate(conn, page) if self.settings.verify_content else {}
-                    for record in page:
-                        verifier.feed(record, authentic.get(record.seq))
-                    last = page[-1].seq
+                    page = [decode_row(row._mapping) for row in rows]
+                    records = [item for item in page if isinstance(item, StoredRecord)]
+                    authentic = (
+                        await self._authenticate(conn, records) if self.settings.verify_content else {}
+                    )
+                    for item in page:
+                        if isinstance(item, DamagedRow):
+                            verifier.feed_damaged(item.seq, item.column, item.hash)
+                        else:
+                            verifier.feed(item, authentic.get(item.seq))
+                    last = max(last, int(rows[-1]._mapping["seq"]))
                     await conn.rollback()  # end the read transaction between pages
+                stray = await _count_non_integer_seqs(conn)
+                if stray:
+                    # Rows whose seq is not an integer are no record: each left its seq missing,
+                    # which the walk reports; this names them when they were the newest rows.
+                    verifier.fail(head + 1, f"{stray} stored rows have a seq that is not an integer")
+            if verifier.unexplained:
+                # Pages are read in separate transactions: an erasure committed during the walk
+                # nulled records after the head was read, and its erasure record lies beyond it.
+                for seq, prev_hash, declaration in await self.erasure_declarations(head + 1):
+                    verifier.declare(seq, prev_hash, declaration, report_invalid=False)
         except Exception as exc:
             log.error("audit.verify_failed", error=type(exc).__name__)
             raise AuditUnavailable("audit store cannot be read") from None
@@ -834,13 +1001,26 @@ class AuditLog:
         log.info("audit.verified", ok=report.ok, checked=report.checked, first_bad_seq=report.first_bad_seq)
         return report
 
-    async def read_range(self, first_seq: int, last_seq: int) -> list[StoredRecord]:
-        """Stored rows ``first_seq..last_seq`` in order (for export)."""
+    async def read_rows(self, first_seq: int, last_seq: int) -> list[StoredRecord | DamagedRow]:
+        """Stored rows ``first_seq..last_seq`` in order (for export); rows that do not decode as
+        :class:`~audit.records.DamagedRow`."""
         r = records_table.c
         rows = await self._read(
-            select(records_table).where(r.seq >= first_seq, r.seq <= last_seq).order_by(r.seq)
+            _select_records()
+            .where(r.seq >= first_seq, r.seq <= last_seq, _integer_seq(self.engine.dialect.name))
+            .order_by(r.seq)
         )
-        return [_row_to_record(row) for row in rows]
+        return [decode_row(row._mapping) for row in rows]
+
+    async def read_range(self, first_seq: int, last_seq: int) -> list[StoredRecord]:
+        """Stored rows ``first_seq..last_seq`` in order; raises AuditIntegrityError at a row that
+        does not decode."""
+        out: list[StoredRecord] = []
+        for item in await self.read_rows(first_seq, last_seq):
+            if isinstance(item, DamagedRow):
+                raise AuditIntegrityError(f"audit record {item.seq} does not decode")
+            out.append(item)
+        return out
 
     async def seq_range(self, since: datetime | None, until: datetime | None) -> tuple[int, int] | None:
         """First and last seq whose time is in [since, until), or None."""
@@ -850,53 +1030,215 @@ class AuditLog:
             conditions.append(r.ts_us >= us_from_time(since))
         if until is not None:
             conditions.append(r.ts_us < us_from_time(until))
+        conditions.append(_integer_seq(self.engine.dialect.name))
         rows = await self._read(select(func.min(r.seq), func.max(r.seq)).where(and_(True, *conditions)))
         low, high = list(rows[0])
         return None if low is None else (int(low), int(high))
+
+    async def erasure_declarations(self, from_seq: int) -> list[tuple[int, str, ErasureDeclaration]]:
+        """``(seq, prev_hash, declaration)`` of every erasure record at ``from_seq`` or later (for
+        export). Rows whose declaration does not decode are left out: what they would explain stays
+        unexplained, which verification reports."""
+        r = records_table.c
+        rows = await self._read(
+            select(*(column for column in _RAW_RECORD if column.name in ("seq", "prev_hash", "erases")))
+            .where(r.seq >= from_seq, r.erases.is_not(None), _integer_seq(self.engine.dialect.name))
+            .order_by(r.seq)
+        )
+        out: list[tuple[int, str, ErasureDeclaration]] = []
+        for row in rows:
+            seq, prev_hash, erases = row._mapping["seq"], row._mapping["prev_hash"], row._mapping["erases"]
+            if not isinstance(prev_hash, str) or not isinstance(erases, str):
+                continue
+            with contextlib.suppress(InvalidDeclaration):
+                out.append((int(seq), prev_hash, ErasureDeclaration.from_text(erases)))
+        return out
 
     async def stored_checkpoints(self) -> list[Checkpoint]:
         rows = await self._read(select(checkpoints_table).order_by(checkpoints_table.c.seq))
         return [_checkpoint_from_row(row) for row in rows]
 
     async def export(
-        self, since: datetime | None, until: datetime | None, out: Path, with_content: bool = False
-    ) -> Any:
-        """Write a signed bundle of the records in [since, until) to ``out`` (see :mod:`audit.export`)."""
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        out: Path,
+        with_content: bool = False,
+        *,
+        caller_tenant: str | None = None,
+    ) -> ExportSummary:
+        """Write a signed bundle of the records in [since, until) to ``out``, 0600 (:mod:`audit.export`)."""
         from audit.export import export_bundle
 
-        return await export_bundle(self, since, until, out, with_content=with_content)
+        return await export_bundle(
+            self, since, until, out, with_content=with_content, caller_tenant=caller_tenant
+        )
+
+    async def export_bytes(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        with_content: bool = False,
+        caller_tenant: str | None = None,
+    ) -> tuple[bytes, ExportSummary]:
+        """The same bundle in memory, never written to a file (see :func:`audit.export.bundle_bytes`)."""
+        from audit.export import bundle_bytes
+
+        return await bundle_bytes(self, since, until, with_content=with_content, caller_tenant=caller_tenant)
 
     # ---- erasure ------------------------------------------------------------------------------
 
-    async def shred_subject(self, subject_ref: str) -> ShredSummary:
-        """Crypto-shred one data subject: delete its data key and its records' ciphertext.
+    async def erase(
+        self,
+        *,
+        scopes: Sequence[str] = (),
+        seq_ranges: Sequence[tuple[int, int]] = (),
+        subject_ref: str | None = None,
+        kind: str = ERASURE_KIND,
+        principal: str | None = None,
+        role: str | None = None,
+        tenant: str | None = None,
+        request_id: str | None = None,
+    ) -> ErasureSummary:
+        """Remove content and declare it, atomically: delete the data keys of ``scopes`` (the content
+        of every record sealed under them), the ciphertext of the records in ``seq_ranges`` and, with
+        ``subject_ref``, of every record of that subject; then append one erasure record of ``kind``
+        whose header declares the key ids and seq ranges removed (:mod:`audit.erasure`), with a
+        signed checkpoint on it, in the same locked transaction.
+
+        The erasure record carries ``subject_ref`` and the caller's principal, role, tenant and
+        request id in its header; its payload holds only counts, key ids and seq ranges. Records
+        stay as tombstones (header and hashes), so the chain still verifies.
+        Raises AuditUnavailable if the store cannot do it (nothing is erased then).
+        """
+        if any(not isinstance(scope, str) or not scope for scope in scopes):
+            raise AuditError("erasure scopes must be non-empty strings")
+        if subject_ref is not None and (not isinstance(subject_ref, str) or len(subject_ref) > 64):
+            raise AuditError("subject_ref must be a string of at most 64 characters")
+        try:
+            ranges = ErasureDeclaration.of((), seq_ranges).seqs
+        except InvalidDeclaration:
+            raise AuditError("erasure seq ranges must be integer pairs 1 <= lo <= hi") from None
+        header = AuditEvent(kind=kind, principal=principal, role=role, tenant=tenant, request_id=request_id)
+        self._prepare(header, subject_ref=subject_ref)  # refuses invalid header fields before any change
+        deadline = time.monotonic() + self.settings.append_timeout_s
+        attempt = 0
+        while True:
+            try:
+                summary, receipt, keys, checkpoint = await self._erase_once(
+                    header, scopes, ranges, subject_ref
+                )
+                break
+            except Exception as exc:
+                attempt += 1
+                if is_transient_db_error(exc) and time.monotonic() < deadline:
+                    log.warning("audit.erase_retry", error=type(exc).__name__, attempt=attempt)
+                    await asyncio.sleep(_backoff(attempt))
+                    continue
+                log.error("audit.erase_failed", error=type(exc).__name__)
+                raise AuditUnavailable("audit store cannot erase") from None
+        for key_id in summary.key_ids:
+            self._deks.discard(key_id)
+        for scope in scopes:
+            self._scopes.discard(scope)
+        self._cache_keys(keys)
+        await self._committed(receipt, checkpoint)
+        log.info(
+            "audit.erased",
+            kind=kind,
+            seq=summary.seq,
+            records=summary.records_erased,
+            keys=summary.keys_deleted,
+        )
+        return summary
+
+    async def _erase_once(
+        self,
+        header: AuditEvent,
+        scopes: Sequence[str],
+        ranges: tuple[tuple[int, int], ...],
+        subject_ref: str | None,
+    ) -> tuple[ErasureSummary, AppendReceipt, dict[str, tuple[str, bytes]], Checkpoint | None]:
+        d, r = deks_table.c, records_table.c
+        fresh = await self._prefetch_deks({_day_scope()})
+        async with self.engine.connect() as conn:
+            await begin_locked(conn)
+            key_ids = sorted(
+                str(row[0])
+                for row in (await conn.execute(select(d.key_id).where(d.scope.in_(sorted(scopes))))).all()
+            )
+            head = await _read_head_seq(conn)
+            declared = [(lo, min(hi, head)) for lo, hi in ranges if lo <= head]
+            if subject_ref is not None:
+                # The subject's records not sealed under a deleted key are declared by seq.
+                rows = await conn.execute(
+                    select(r.seq).where(
+                        r.subject_ref == subject_ref,
+                        r.ciphertext.is_not(None),
+                        r.key_id.not_in(key_ids),
+                        _integer_seq(conn.dialect.name),
+                    )
+                )
+                declared += [(int(row[0]), int(row[0])) for row in rows.all()]
+            declaration = ErasureDeclaration.of(key_ids, declared)
+            targets = [r.key_id.in_(key_ids), *(r.seq.between(lo, hi) for lo, hi in declaration.seqs)]
+            erased = await conn.execute(
+                update(records_table).where(r.ciphertext.is_not(None), or_(*targets)).values(ciphertext=None)
+            )
+            if scopes:
+                await conn.execute(delete(deks_table).where(d.scope.in_(sorted(scopes))))
+            payload = {
+                "erased_records": int(erased.rowcount),
+                "deleted_keys": len(key_ids),
+                "key_ids": list(declaration.key_ids),
+                "seqs": [list(pair) for pair in declaration.seqs],
+            }
+            pending = self._prepare(
+                replace(header, payload=payload), subject_ref=subject_ref, erasure=declaration
+            )
+            stored, keys, checkpoint = await self._append_locked(conn, [pending], fresh, checkpoint_now=True)
+            await conn.commit()
+        record = stored[0]
+        summary = ErasureSummary(
+            seq=record.seq,
+            hash=record.hash,
+            records_erased=int(erased.rowcount),
+            keys_deleted=len(key_ids),
+            key_ids=declaration.key_ids,
+            seq_ranges=declaration.seqs,
+        )
+        return summary, _receipt(record), keys, checkpoint
+
+    async def shred_subject(
+        self,
+        subject_ref: str,
+        *,
+        kind: str = ERASURE_KIND,
+        principal: str | None = None,
+        role: str | None = None,
+        tenant: str | None = None,
+        request_id: str | None = None,
+    ) -> ShredSummary:
+        """Crypto-shred one data subject: delete its data key and its records' ciphertext, and append
+        the erasure record declaring it (see :meth:`erase`), in one transaction.
 
         The records stay as tombstones (seq, time, kind, hashes), so the chain still verifies.
         """
-        scope = f"s:{subject_ref}"
-        d, r = deks_table.c, records_table.c
-        try:
-            async with self.engine.connect() as conn:
-                await begin_locked(conn)
-                key_ids = [
-                    row[0] for row in (await conn.execute(select(d.key_id).where(d.scope == scope))).all()
-                ]
-                await conn.execute(delete(deks_table).where(d.scope == scope))
-                erased = await conn.execute(
-                    update(records_table)
-                    .where(r.subject_ref == subject_ref, r.ciphertext.is_not(None))
-                    .values(ciphertext=None)
-                )
-                await conn.commit()
-        except Exception as exc:
-            log.error("audit.shred_failed", error=type(exc).__name__)
-            raise AuditUnavailable("audit store cannot erase") from None
-        for key_id in key_ids:
-            self._deks.discard(key_id)
-        self._scopes.discard(scope)
-        log.info("audit.subject_shredded", records=erased.rowcount, keys=len(key_ids))
+        summary = await self.erase(
+            scopes=(f"s:{subject_ref}",),
+            subject_ref=subject_ref,
+            kind=kind,
+            principal=principal,
+            role=role,
+            tenant=tenant,
+            request_id=request_id,
+        )
         return ShredSummary(
-            subject_ref=subject_ref, records_erased=int(erased.rowcount), keys_deleted=len(key_ids)
+            subject_ref=subject_ref,
+            records_erased=summary.records_erased,
+            keys_deleted=summary.keys_deleted,
+            erasure_seq=summary.seq,
         )
 
     # ---- lifecycle ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from audit.store import AuditLog, AuditSettings
+from audit.store import AuditLog, AuditSettings, prepare_sqlite_database
 from engine.client import EngineClient, EngineConfig
 from gateway.auth.jwt import JWTSettings, JWTVerifier
 from gateway.auth.keys import KeyStore
@@ -89,6 +89,7 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if url.startswith("sqlite"):
         settings.data_path.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_database(url)  # 0600 before SQLite creates it (and its -wal and -shm)
         engine = create_async_engine(url)
         _sqlite_pragmas(engine)
         return engine

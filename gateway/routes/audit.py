@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
-from litestar.response import File
+from litestar import Request, Response, get, post
 
 from audit.store import RecordFilter
 from gateway.errors import InvalidRequest, NotFound
@@ -135,7 +133,7 @@ class ExportRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 @post("/audit/export", opt={"permission": "audit:export"}, status_code=200)
-async def export(request: Request[Any, Any, Any]) -> File:
+async def export(request: Request[Any, Any, Any]) -> Response[bytes]:
     """A signed bundle of the records in a time range; ``gateway audit verify-bundle`` checks it offline."""
     services = services_of(request)
     raw = await request.body()
@@ -144,11 +142,11 @@ async def export(request: Request[Any, Any, Any]) -> File:
     principal = principal_of(request)
     if spec.with_content and not has_permission(services.policy.rbac, principal, "audit:read_content"):
         raise InvalidRequest("Exporting content needs 'audit:read_content'.", code="permission_denied")
-    out_dir = services.settings.data_path / "exports"
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    out = out_dir / f"audit-export-{request_id_of(request)}.bundle"
-    summary = await services.audit.export(
-        _time(spec.since, "since"), _time(spec.until, "until"), out, with_content=spec.with_content
+    bundle, summary = await services.audit.export_bytes(
+        _time(spec.since, "since"),
+        _time(spec.until, "until"),
+        with_content=spec.with_content,
+        caller_tenant=principal.tenant,
     )
     await _audit_read(
         request,
@@ -160,7 +158,13 @@ async def export(request: Request[Any, Any, Any]) -> File:
             "summary": to_plain(summary),
         },
     )
-    return File(path=Path(out), filename=out.name, media_type="application/octet-stream")
+    # Sent to the caller only: a decrypted copy is never left on the gateway's disk.
+    name = f"audit-export-{request_id_of(request)}.bundle"
+    return Response(
+        content=bundle,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 audit_routes = [list_records, get_record, verify, export]

@@ -66,6 +66,7 @@ COLUMNS = (
     "ciphertext_hash",
     "prev_hash",
     "hash",
+    "erases",
 )
 
 
@@ -80,6 +81,19 @@ def raw_execute(path: Path, sql: str, params: tuple[object, ...] = ()) -> None:
     conn = sqlite3.connect(path)
     try:
         conn.execute(sql, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def raw_insert(path: Path, record: StoredRecord) -> None:
+    """Append one row as a database administrator could (no lock, no signing key)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(
+            f"INSERT INTO audit_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            tuple(getattr(record, c) for c in COLUMNS),
+        )
         conn.commit()
     finally:
         conn.close()

@@ -120,4 +120,29 @@ async def test_migrations_are_idempotent_and_use_their_own_version_table(
         version = await conn.fetchval(f'SELECT version_num FROM "{schema}".audit_alembic_version')
     finally:
         await conn.close()
-    assert version == "audit_0001"
+    assert version == "audit_0002"
+
+
+async def test_postgres_erasure_is_declared_and_undeclared_nulling_is_tampering(
+    tmp_path: Path, postgres_url: str, pg_engine_factory: Callable[[], AsyncEngine]
+) -> None:
+    settings = pg_settings(tmp_path, postgres_url)
+    log = await AuditLog.open(settings, engine=pg_engine_factory())
+    for i in range(10):
+        await log.append(event(i, subject=SUBJECT if i % 2 else None))
+    shred = await log.shred_subject(log.subject_ref(SUBJECT), principal="dpo")
+    ranged = await log.erase(seq_ranges=[(3, 3)], kind="retention.run")
+    intact = await log.verify()
+    assert (shred.records_erased, shred.keys_deleted, ranged.records_erased) == (5, 1, 1)
+    assert intact.ok and intact.erased == 6 and intact.erasure_records == 2, intact.reason
+    conn = await asyncpg.connect(pg_engine_factory.dsn)  # type: ignore[attr-defined]
+    try:
+        schema = pg_engine_factory.schema  # type: ignore[attr-defined]
+        await conn.execute(f'UPDATE "{schema}".audit_records SET ciphertext = NULL WHERE seq = 5')
+    finally:
+        await conn.close()
+    report = await log.verify()
+    view = await log.get(shred.erasure_seq)
+    await log.close()
+    assert (report.ok, report.first_bad_seq) == (False, 5)
+    assert view is not None and view.header.erases is not None

@@ -13,6 +13,7 @@ import stat
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from audit_helpers import SUBJECT, db_path, event, make_settings, raw_rows
@@ -21,7 +22,14 @@ from audit.errors import AuditError, AuditUnavailable
 from audit.export import verify_bundle
 from audit.records import AuditEvent
 from audit.rotation import retire_kek, rotate_kek
-from audit.store import AuditLog, AuditSettings, InvalidCursor, RecordFilter
+from audit.store import (
+    AuditLog,
+    AuditSettings,
+    InvalidCursor,
+    RecordFilter,
+    prepare_sqlite_database,
+    prepare_sqlite_file,
+)
 
 
 async def test_concurrent_appends_are_group_committed_into_a_linear_chain(settings: AuditSettings) -> None:
@@ -364,7 +372,7 @@ async def test_shredding_a_subject_erases_its_content_and_the_chain_still_verifi
         await log.append(event(i, subject=SUBJECT if i % 2 else "someone-else", marker="SHRED-ME"))
     ref = log.subject_ref(SUBJECT)
     summary = await log.shred_subject(ref)
-    assert (summary.records_erased, summary.keys_deleted) == (5, 1)
+    assert (summary.records_erased, summary.keys_deleted, summary.erasure_seq) == (5, 1, 11)
     erased = await log.get(2, with_content=True)
     kept = await log.get(1, with_content=True)
     assert erased is not None and erased.content_status == "erased" and erased.header.erased
@@ -372,12 +380,126 @@ async def test_shredding_a_subject_erases_its_content_and_the_chain_still_verifi
     # New records of the subject get a fresh data key.
     await log.append(event(10, subject=SUBJECT))
     report = await log.verify()
-    fresh = await log.get(11, with_content=True)
+    fresh = await log.get(12, with_content=True)
     await log.close()
-    assert report.ok and report.erased == 5 and report.checked == 11
+    assert report.ok and report.erased == 5 and report.checked == 12 and report.erasure_records == 1
     assert fresh is not None and fresh.content_status == "ok"
     with sqlite3.connect(db_path(settings)) as conn:
         assert conn.execute("SELECT count(*) FROM audit_deks WHERE scope=?", (f"s:{ref}",)).fetchone() == (1,)
+
+
+async def test_shred_subject_writes_a_signed_erasure_record_in_the_same_transaction(
+    settings: AuditSettings,
+) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(6):
+        await log.append(event(i, subject=SUBJECT if i % 2 else None))
+    ref = log.subject_ref(SUBJECT)
+    subject_key = raw_rows(db_path(settings))[1].key_id
+    summary = await log.shred_subject(
+        ref, principal="dpo-1", role="admin", tenant="t-1", request_id="r-erase"
+    )
+    view = await log.get(summary.erasure_seq, with_content=True)
+    external = [json.loads(line)["seq"] for line in settings.checkpoint_file.read_text().splitlines()]
+    await log.close()
+    assert view is not None
+    header = view.header
+    assert (header.kind, header.principal, header.role, header.tenant, header.request_id) == (
+        "audit.erasure",
+        "dpo-1",
+        "admin",
+        "t-1",
+        "r-erase",
+    )
+    assert header.subject_ref == ref and header.key_id != subject_key  # sealed under the day key
+    assert header.erases is not None and header.erases["key_ids"] == [subject_key]
+    assert header.erases["seqs"] == [] and header.erases["signature"]
+    assert view.content == {"erased_records": 3, "deleted_keys": 1, "key_ids": [subject_key], "seqs": []}
+    assert SUBJECT not in json.dumps(view.content)
+    assert summary.erasure_seq in external  # a signed checkpoint on the erasure record at once
+    rows = raw_rows(db_path(settings))
+    assert [r.seq for r in rows if r.ciphertext is None] == [2, 4, 6]
+
+
+async def test_erase_by_seq_ranges_declares_the_ranges(settings: AuditSettings) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(8):
+        await log.append(event(i))
+    summary = await log.erase(seq_ranges=[(2, 3), (5, 5), (7, 99)], kind="retention.run", principal="cron")
+    view = await log.get(summary.seq)
+    report = await log.verify()
+    await log.close()
+    assert summary.seq_ranges == ((2, 3), (5, 5), (7, 8)) and summary.records_erased == 5
+    assert view is not None and view.header.kind == "retention.run"
+    assert report.ok and report.erased == 5
+
+
+async def test_an_erasure_that_cannot_commit_erases_nothing(settings: AuditSettings) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(4):
+        await log.append(event(i, subject=SUBJECT))
+    with sqlite3.connect(db_path(settings)) as conn:
+        # The erasure record cannot be inserted: the whole erasure must roll back.
+        conn.execute(
+            "CREATE TRIGGER no_erasure BEFORE INSERT ON audit_records WHEN NEW.erases IS NOT NULL "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    with pytest.raises(AuditUnavailable):
+        await log.shred_subject(log.subject_ref(SUBJECT))
+    rows = raw_rows(db_path(settings))
+    report = await log.verify()
+    await log.close()
+    assert all(r.ciphertext is not None for r in rows) and len(rows) == 4
+    assert report.ok
+
+
+async def test_a_log_created_before_erasure_declarations_is_upgraded_and_still_verifies(
+    settings: AuditSettings,
+) -> None:
+    from alembic import command
+
+    from audit.migrations import alembic_config
+    from audit.store import create_audit_engine
+
+    engine = create_audit_engine(settings)
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "audit_0001"))
+    await engine.dispose()
+    with sqlite3.connect(db_path(settings)) as conn:
+        assert "erases" not in {row[1] for row in conn.execute("PRAGMA table_info(audit_records)")}
+    log = await AuditLog.open(settings)
+    await log.append(event(1, subject=SUBJECT))
+    await log.shred_subject(log.subject_ref(SUBJECT))
+    report = await log.verify()
+    await log.close()
+    assert report.ok and report.checked == 2
+
+
+async def test_sqlite_database_wal_and_shm_files_are_private(settings: AuditSettings) -> None:
+    log = await AuditLog.open(settings)
+    for i in range(3):
+        await log.append(event(i))
+    path = db_path(settings)
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files}
+    await log.close()
+    assert modes == {p.name: 0o600 for p in files}
+
+
+def test_prepare_sqlite_file_makes_an_existing_database_private(tmp_path: Path) -> None:
+    path = tmp_path / "db" / "gateway.db"
+    path.parent.mkdir()
+    for name in (path, path.with_name("gateway.db-wal")):
+        name.write_bytes(b"")
+        name.chmod(0o644)
+    assert prepare_sqlite_database(f"sqlite+aiosqlite:///{path}") == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.with_name("gateway.db-wal").stat().st_mode) == 0o600
+    fresh = tmp_path / "new" / "audit.db"
+    prepare_sqlite_file(fresh)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert prepare_sqlite_database("postgresql+asyncpg://h/db") is None
+    assert prepare_sqlite_database("sqlite+aiosqlite:///:memory:") is None
 
 
 async def test_two_logs_opening_one_key_dir_at_once_share_one_key_ring(tmp_path: Path) -> None:
@@ -393,3 +515,28 @@ async def test_two_logs_opening_one_key_dir_at_once_share_one_key_ring(tmp_path:
 def test_settings_are_frozen(settings: AuditSettings) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.batch_max = 1  # type: ignore[misc]
+
+
+async def test_an_erasure_committed_while_verify_walks_the_chain_is_not_tampering(
+    settings: AuditSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audit.store
+
+    monkeypatch.setattr(audit.store, "_PAGE", 4)  # several read transactions
+    log = await AuditLog.open(settings)
+    for i in range(12):
+        await log.append(event(i, subject=SUBJECT if i >= 8 else None))  # subject at seqs 9..12
+    authenticate = log._authenticate
+    erased_during_walk = []
+
+    async def shred_on_first_page(conn: Any, records: Any) -> Any:
+        if not erased_during_walk:
+            erased_during_walk.append(await log.shred_subject(log.subject_ref(SUBJECT)))
+        return await authenticate(conn, records)
+
+    monkeypatch.setattr(log, "_authenticate", shred_on_first_page)
+    report = await log.verify()
+    await log.close()
+    assert erased_during_walk and erased_during_walk[0].erasure_seq == 13
+    assert report.ok, report.reason
+    assert report.head_seq == 12 and report.erased == 4

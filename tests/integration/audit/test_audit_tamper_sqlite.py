@@ -11,12 +11,14 @@ import sqlite3
 import stat
 
 import pytest
-from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_replace_all, raw_rows
+from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_insert, raw_replace_all, raw_rows
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import HeadWitness, HeadWitnessFile, head_witness_path, read_head
+from audit.erasure import ErasureDeclaration
 from audit.records import StoredRecord, ciphertext_digest, record_hash
-from audit.signing import Checkpoint
-from audit.store import AuditLog, AuditSettings
+from audit.signing import Checkpoint, CheckpointSigner
+from audit.store import AuditLog, AuditSettings, RecordFilter
 
 N = 20  # checkpoints every 5 records: at 5, 10, 15, 20
 
@@ -142,6 +144,130 @@ async def test_forged_inserted_row_with_rechained_tail_is_caught_by_signed_check
     assert not blind.ok
     assert blind.first_bad_seq == 6
     assert "checkpoint" in (blind.reason or "")
+
+
+async def test_nulled_ciphertext_is_tampering_at_its_seq(written: AuditSettings) -> None:
+    raw_execute(db_path(written), "UPDATE audit_records SET ciphertext = NULL WHERE seq = 7")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+    assert "erasure record" in (report.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "where_seq", "bad_seq"),
+    [
+        ("ciphertext = 'text'", 7, 7),
+        ("ts_us = 'abc'", 7, 7),
+        ("entity_counts = X'00ff'", 7, 7),
+        ("entity_counts = 'not json'", 7, 7),
+        ("usage = X'00'", 7, 7),
+        ("latency_us = 1.5", 7, 7),
+        ("hash = X'00ff'", 7, 7),
+        ("prev_hash = 42.5", 7, 7),
+        ("key_id = X'01'", 7, 7),
+        ("erases = X'01'", 7, 7),
+        ("seq = 'x'", 7, 7),
+        ("seq = 7.5", 7, 7),
+        ("seq = X'07'", 7, 7),
+        ("seq = 'x'", N, N),
+        ("ts_us = 'abc'", N, N),
+    ],
+)
+async def test_a_column_value_that_does_not_decode_is_tampering_at_its_seq(
+    written: AuditSettings, assignment: str, where_seq: int, bad_seq: int
+) -> None:
+    raw_execute(db_path(written), f"UPDATE audit_records SET {assignment} WHERE seq = {where_seq}")
+    for content in (True, False):
+        report = await _verify(dataclasses.replace(written, verify_content=content))
+        assert (report.ok, report.first_bad_seq) == (False, bad_seq), report.reason
+
+
+async def test_a_damaged_head_row_does_not_stop_appends_and_is_reported(written: AuditSettings) -> None:
+    raw_execute(db_path(written), f"UPDATE audit_records SET ts_us = 'abc', hash = X'00' WHERE seq = {N}")
+    log = await AuditLog.open(written)
+    try:
+        receipt = await log.append(event(99))
+        report = await log.verify()
+    finally:
+        await log.close()
+    assert receipt.seq == N + 1
+    assert (report.ok, report.first_bad_seq) == (False, N)
+
+
+async def test_rows_that_do_not_decode_do_not_break_reads(written: AuditSettings) -> None:
+    raw_execute(db_path(written), "UPDATE audit_records SET ts_us = 'abc', ciphertext = 'text' WHERE seq = 7")
+    log = await AuditLog.open(written)
+    try:
+        view = await log.get(7, with_content=True)
+        page = await log.query(RecordFilter(), None, 100)
+        intact = await log.get(8, with_content=True)
+    finally:
+        await log.close()
+    assert view is not None and view.header.integrity_error and view.content_status == "integrity_error"
+    assert view.header.principal is not None  # what still decodes is shown
+    assert [h.seq for h in page.items] == list(range(1, N + 1))
+    assert [h.seq for h in page.items if h.integrity_error] == [7]
+    assert intact is not None and intact.content_status == "ok" and not intact.header.integrity_error
+
+
+async def test_content_nulled_beside_a_genuine_erasure_is_still_reported(written: AuditSettings) -> None:
+    log = await AuditLog.open(written)
+    shred = await log.shred_subject(log.subject_ref(SUBJECT))  # the odd seqs: 1, 3, ..., 19
+    assert (await log.verify()).ok
+    await log.close()
+    raw_execute(db_path(written), "UPDATE audit_records SET ciphertext = NULL WHERE seq IN (8, 12)")
+    report = await _verify(written)
+    assert (report.ok, report.first_bad_seq) == (False, 8)
+    assert shred.erasure_seq == N + 1 and report.erasure_records == 1
+
+
+def _forged_erasure(records: list[StoredRecord], declaration: ErasureDeclaration, signer: CheckpointSigner):
+    """An erasure record a database administrator appends: a valid hash chain, but no signing key."""
+    last = records[-1]
+    ct = os.urandom(60)
+    forged = dataclasses.replace(
+        last,
+        seq=last.seq + 1,
+        ts_us=last.ts_us + 1,
+        kind="audit.erasure",
+        subject_ref=None,
+        ciphertext=ct,
+        ciphertext_hash=ciphertext_digest(ct),
+        prev_hash=last.hash,
+        erases=declaration.signed(signer, last.seq + 1, last.hash).to_text(),
+    )
+    return dataclasses.replace(forged, hash=record_hash(forged))
+
+
+async def test_forged_erasure_record_appended_to_the_chain_excuses_nothing(written: AuditSettings) -> None:
+    path = db_path(written)
+    records = raw_rows(path)
+    own_key = CheckpointSigner(Ed25519PrivateKey.generate())
+    raw_execute(path, "UPDATE audit_records SET ciphertext = NULL WHERE seq = 7")
+    raw_insert(path, _forged_erasure(records, ErasureDeclaration.of(seqs=[(7, 7)]), own_key))
+    for content in (True, False):
+        report = await _verify(dataclasses.replace(written, verify_content=content))
+        assert (report.ok, report.first_bad_seq) == (False, 7)
+        assert any("no valid signature" in p for p in report.problems)
+
+
+async def test_genuine_erasure_declaration_edited_to_name_more_excuses_nothing(
+    written: AuditSettings,
+) -> None:
+    log = await AuditLog.open(written)
+    await log.shred_subject(log.subject_ref(SUBJECT))  # the odd seqs 1..19; erasure record at 21
+    await log.close()
+    path = db_path(written)
+    erasure = raw_rows(path)[-1]
+    declared = json.loads(erasure.erases or "")
+    declared["seqs"] = [[8, 8]]  # the administrator widens it, and re-hashes the record
+    widened = dataclasses.replace(erasure, erases=json.dumps(declared, sort_keys=True, separators=(",", ":")))
+    raw_execute(path, "DELETE FROM audit_records WHERE seq = ?", (erasure.seq,))
+    raw_insert(path, dataclasses.replace(widened, hash=record_hash(widened)))
+    raw_execute(path, "UPDATE audit_records SET ciphertext = NULL WHERE seq = 8")
+    report = await _verify(dataclasses.replace(written, verify_content=False))
+    assert (report.ok, report.first_bad_seq) == (False, 1)  # not even the genuine part counts now
+    assert any("no valid signature" in p for p in report.problems)
 
 
 async def test_truncated_tail_is_detected_at_the_first_missing_seq(written: AuditSettings) -> None:

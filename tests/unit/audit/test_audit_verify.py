@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit.erasure import ErasureDeclaration
 from audit.records import GENESIS_HASH, StoredRecord, ciphertext_digest, record_hash
 from audit.signing import Checkpoint, CheckpointSigner
 from audit.verify import ChainVerifier, VerifyReport
@@ -16,7 +17,8 @@ SIGNER = CheckpointSigner(Ed25519PrivateKey.generate())
 OTHER_SIGNER = CheckpointSigner(Ed25519PrivateKey.generate())
 
 
-def chain(n: int) -> list[StoredRecord]:
+def chain(n: int, key_of: dict[int, str] | None = None) -> list[StoredRecord]:
+    """``n`` chained records, all sealed under key ``k1`` except those ``key_of`` names."""
     out: list[StoredRecord] = []
     prev = GENESIS_HASH
     for seq in range(1, n + 1):
@@ -35,7 +37,7 @@ def chain(n: int) -> list[StoredRecord]:
             entity_counts="{}",
             usage=None,
             latency_us=seq,
-            key_id="k1",
+            key_id=(key_of or {}).get(seq, "k1"),
             ciphertext=ct,
             ciphertext_hash=ciphertext_digest(ct),
             prev_hash=prev,
@@ -192,14 +194,178 @@ def test_checkpoint_with_altered_head_hash_fails_its_signature() -> None:
     assert not run(records, [forged]).ok
 
 
-def test_erased_records_still_verify() -> None:
-    records = [dataclasses.replace(r, ciphertext=None) if r.seq % 2 else r for r in chain(10)]
-    report = run(records, checkpoints_of(chain(10), 5))
-    assert report.ok and report.erased == 5
-
-
 def test_time_going_backwards_is_a_failure_even_when_rehashed() -> None:
     records = chain(10)
     records[5] = dataclasses.replace(records[5], ts_us=records[4].ts_us - 1)
     report = run(rechain(records), [])
     assert report.first_bad_seq == 6
+
+
+# ---- erasure declarations: content may be missing only where the log says why -------------------
+
+
+def erased(records: list[StoredRecord], seqs: set[int]) -> list[StoredRecord]:
+    """The rows with their ciphertext deleted (hashes kept), as a database administrator could."""
+    return [dataclasses.replace(r, ciphertext=None) if r.seq in seqs else r for r in records]
+
+
+def erasure_record(
+    records: list[StoredRecord],
+    declaration: ErasureDeclaration,
+    signer: CheckpointSigner = SIGNER,
+    *,
+    signed_at: tuple[int, str] | None = None,
+) -> StoredRecord:
+    """The erasure record the log appends after ``records``; ``signed_at`` signs it for another place."""
+    seq, prev = len(records) + 1, records[-1].hash
+    at_seq, at_prev = signed_at or (seq, prev)
+    ct = b"erasure payload".ljust(40, b".")
+    rec = StoredRecord(
+        seq=seq,
+        ts_us=records[-1].ts_us + 1,
+        kind="audit.erasure",
+        tenant=None,
+        principal="dpo",
+        role="admin",
+        model=None,
+        request_id="erase-1",
+        subject_ref=None,
+        decision="allow",
+        entity_counts="{}",
+        usage=None,
+        latency_us=None,
+        key_id="k-day",
+        ciphertext=ct,
+        ciphertext_hash=ciphertext_digest(ct),
+        prev_hash=prev,
+        hash="",
+        erases=declaration.signed(signer, at_seq, at_prev).to_text(),
+    )
+    return dataclasses.replace(rec, hash=record_hash(rec))
+
+
+def test_content_deleted_without_an_erasure_record_is_tampering_at_its_seq() -> None:
+    report = run(erased(chain(10), {4, 7}), checkpoints_of(chain(10), 5))
+    assert not report.ok and report.first_bad_seq == 4 and report.erased == 2
+    assert "no later erasure record" in (report.reason or "")
+
+
+def test_erasure_record_naming_the_deleted_key_explains_the_missing_content() -> None:
+    records = erased(chain(10, key_of={2: "k-subject", 5: "k-subject", 9: "k-subject"}), {2, 5, 9})
+    records.append(erasure_record(records, ErasureDeclaration.of(key_ids=["k-subject"])))
+    report = run(records, [])
+    assert report.ok, report.reason
+    assert report.erased == 3 and report.erasure_records == 1
+
+
+def test_erasure_record_naming_seq_ranges_explains_only_those_seqs() -> None:
+    records = erased(chain(10), {3, 4, 5, 8})
+    records.append(erasure_record(records, ErasureDeclaration.of(seqs=[(3, 5)])))
+    report = run(records, [])
+    assert (report.ok, report.first_bad_seq) == (False, 8)
+
+
+def test_erasure_record_naming_only_some_keys_leaves_the_other_deleted_content_reported() -> None:
+    records = erased(chain(10, key_of={2: "k-a", 4: "k-b", 6: "k-a"}), {2, 4, 6})
+    records.append(erasure_record(records, ErasureDeclaration.of(key_ids=["k-a"])))
+    report = run(records, [])
+    assert (report.ok, report.first_bad_seq) == (False, 4)
+
+
+def test_an_erasure_record_explains_nothing_after_itself() -> None:
+    records = chain(6, key_of={2: "k-a"})
+    records.append(erasure_record(records, ErasureDeclaration.of(key_ids=["k-a"])))
+    later = chain(9, key_of={2: "k-a", 9: "k-a"})[7:]  # records 8 and 9, 9 under the erased key
+    records += rechain_from(records, later)
+    records = erased(records, {2, 9})
+    report = run(records, [])
+    assert (report.ok, report.first_bad_seq) == (False, 9)
+
+
+def rechain_from(head: list[StoredRecord], tail: list[StoredRecord]) -> list[StoredRecord]:
+    out: list[StoredRecord] = []
+    prev, seq, ts = head[-1].hash, head[-1].seq, head[-1].ts_us
+    for rec in tail:
+        seq += 1
+        ts += 1
+        rec = dataclasses.replace(rec, seq=seq, ts_us=ts, prev_hash=prev)
+        rec = dataclasses.replace(rec, hash=record_hash(rec))
+        out.append(rec)
+        prev = rec.hash
+    return out
+
+
+def test_an_erasure_record_naming_its_own_seq_or_later_is_tampering_at_its_seq() -> None:
+    records = chain(10)
+    records.append(erasure_record(records, ErasureDeclaration.of(seqs=[(9, 11)])))
+    report = run(records, [])
+    assert (report.ok, report.first_bad_seq) == (False, 11)
+    assert "at or after its own" in (report.reason or "")
+
+
+def test_forged_erasure_record_signed_by_another_key_explains_nothing() -> None:
+    records = erased(chain(10), {3})
+    records.append(erasure_record(records, ErasureDeclaration.of(seqs=[(3, 3)]), OTHER_SIGNER))
+    report = run(records, [])
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert any("no valid signature" in p for p in report.problems)
+
+
+def test_erasure_declaration_moved_to_another_place_in_the_chain_explains_nothing() -> None:
+    records = erased(chain(10), {3})
+    # A genuine signature, but made for a record at seq 11 after another predecessor.
+    moved = erasure_record(records, ErasureDeclaration.of(seqs=[(3, 3)]), signed_at=(11, records[5].hash))
+    report = run([*records, moved], [])
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+
+
+def test_erasure_record_whose_hash_is_broken_explains_nothing() -> None:
+    records = erased(chain(10), {3})
+    genuine = erasure_record(records, ErasureDeclaration.of(seqs=[(3, 3)]))
+    report = run([*records, dataclasses.replace(genuine, principal="someone-else")], [])
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+
+
+def test_erasure_record_that_does_not_link_into_the_chain_explains_nothing() -> None:
+    records = erased(chain(10), {3})
+    declaration = ErasureDeclaration.of(seqs=[(3, 3)])
+    outside = erasure_record(records[:9], declaration)  # chained after seq 9, placed at 11
+    outside = dataclasses.replace(outside, seq=11)
+    outside = dataclasses.replace(
+        outside,
+        erases=declaration.signed(SIGNER, 11, outside.prev_hash).to_text(),
+    )
+    outside = dataclasses.replace(outside, hash=record_hash(outside))
+    report = run([*records, outside], [])
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    deleted=st.sets(st.integers(1, 20), max_size=8),
+    declared_seqs=st.sets(st.integers(1, 20), max_size=8),
+    declare_key=st.booleans(),
+)
+def test_deleted_content_is_intact_exactly_when_a_later_declaration_covers_it(
+    deleted: set[int], declared_seqs: set[int], declare_key: bool
+) -> None:
+    keyed = {seq: "k-subject" for seq in range(2, 21, 3)}
+    records = erased(chain(20, key_of=keyed), deleted)
+    declaration = ErasureDeclaration.of(
+        key_ids=["k-subject"] if declare_key else [], seqs=[(s, s) for s in declared_seqs]
+    )
+    records.append(erasure_record(records, declaration))
+    unexplained = sorted(s for s in deleted if not declaration.covers(s, keyed.get(s, "k1")))
+    report = run(records, [])
+    assert report.ok == (not unexplained)
+    assert report.first_bad_seq == (unexplained[0] if unexplained else None)
+
+
+def test_erasure_declarations_are_canonical_and_round_trip() -> None:
+    declaration = ErasureDeclaration.of(key_ids=["b", "a", "b"], seqs=[(7, 9), (1, 2), (3, 3), (8, 12)])
+    assert declaration.key_ids == ("a", "b") and declaration.seqs == ((1, 3), (7, 12))
+    signed = declaration.signed(SIGNER, 20, "ab" * 32)
+    assert ErasureDeclaration.from_text(signed.to_text()) == signed
+    assert signed.verify(SIGNER.verifier, 20, "ab" * 32)
+    assert not signed.verify(SIGNER.verifier, 21, "ab" * 32)
+    assert not signed.verify(OTHER_SIGNER.verifier, 20, "ab" * 32)
