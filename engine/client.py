@@ -18,6 +18,7 @@ import httpx
 import msgspec
 
 from engine.errors import EngineBadResponse, EngineRejected, EngineUnavailable
+from engine.models import ModelCatalog
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class _Worker:
     in_flight: int = 0
 
 
+#: The model list is small and answered at once; a worker that hangs on it must not hold requests.
+MODEL_LIST_TIMEOUT_S = 10.0
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
@@ -54,9 +58,12 @@ class EngineClient:
             max_connections=config.max_connections, max_keepalive_connections=config.max_connections
         )
         timeout = httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s)
+        self._connect_timeout_s = config.connect_timeout_s
         self._http = httpx.AsyncClient(
             headers=headers, limits=limits, timeout=timeout, transport=transport, trust_env=False
         )
+        #: The models the workers serve (``GET /v1/models``), cached; requests are checked against it.
+        self.models = ModelCatalog(lambda: self.get_json("/v1/models", timeout_s=MODEL_LIST_TIMEOUT_S))
 
     @property
     def urls(self) -> Sequence[str]:
@@ -132,12 +139,18 @@ class EngineClient:
                 worker.in_flight -= 1
         raise EngineUnavailable("no engine worker reachable") from last_error
 
-    async def get_json(self, path: str) -> dict[str, Any]:
-        """GET a JSON document from the first reachable worker (for /v1/models and info routes)."""
+    async def get_json(self, path: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+        """GET a JSON document from the first reachable worker (for /v1/models and info routes);
+        ``timeout_s``, when given, replaces the read timeout for this call."""
         last_error: Exception | None = None
+        timeout = (
+            httpx.USE_CLIENT_DEFAULT
+            if timeout_s is None
+            else httpx.Timeout(timeout_s, connect=min(timeout_s, self._connect_timeout_s))
+        )
         for worker in self._ordered_workers():
             try:
-                response = await self._http.get(worker.url + path)
+                response = await self._http.get(worker.url + path, timeout=timeout)
             except httpx.TransportError as exc:
                 last_error = exc
                 continue

@@ -1,6 +1,7 @@
 """The request path for ``/v1/chat/completions`` and ``/v1/completions``.
 
-Order (DESIGN.md, "The request path"): authorize the model, check the data-subject header,
+Order (DESIGN.md, "The request path"): check that the model is served (or a site alias; before
+anything names it in the audit log), authorize the model, check the data-subject header,
 rate limits, injection screening, PII redaction (fail closed), commit the request audit record,
 forward, filter the answer (streaming-safe), commit the response audit record, and only then
 release the end of the answer (``data: [DONE]`` or the non-streaming body).
@@ -23,7 +24,14 @@ from audit.errors import AuditError
 from audit.records import AuditEvent
 from engine.errors import EngineBadResponse, EngineUnavailable
 from gateway.auth.ratelimit import check_request, limit_key
-from gateway.errors import InvalidRequest, RateLimited, SubjectRequired, error_body, to_response
+from gateway.errors import (
+    InvalidRequest,
+    ModelNotFound,
+    RateLimited,
+    SubjectRequired,
+    error_body,
+    to_response,
+)
 from gateway.guards import deny, primary_role
 from gateway.services import Services
 from policies.errors import DetectionUnavailable, PolicyViolation
@@ -77,9 +85,10 @@ class Exchange:
     principal: Principal
     request_id: str
     body: dict[str, Any]
-    model: str
+    model: str  # as the caller named it (a served model or a site alias)
     stream: bool
     subject_id: str | None
+    served_model: str = ""  # the engine's name for it
     started: float = field(default_factory=time.perf_counter)
     forwarded: dict[str, Any] = field(default_factory=dict)
     pseudonyms: PseudonymMap | None = None
@@ -142,15 +151,19 @@ async def prepare(
 ) -> Exchange:
     """Everything before forwarding; raises a domain error (mapped to 4xx/503) to refuse."""
     policy = services.policy
+    # First: until the name is known to be a model, it is request text (it may be anything) and
+    # must not reach the audit log's model column, where the hash chain keeps it for good.
+    served_model = await resolve_model(services, model)
     decision = authorize(policy.rbac, principal, route.permission, model)
     if not decision.allowed:
-        await deny(services, request_id, principal, decision)
+        await deny(services, request_id, principal, decision)  # 403 model_not_allowed for a model
     subject_id = _subject_id(headers)
     if subject_id is None and requires_subject(policy.rbac, principal):
         raise SubjectRequired("Your role must name the data subject in the X-Data-Subject header.")
     await enforce_rate_limits(services, principal, route.permission)
-    exchange = Exchange(route, principal, request_id, body, model, stream, subject_id)
+    exchange = Exchange(route, principal, request_id, body, model, stream, subject_id, served_model)
     exchange.authz = decision.audit_fields()
+    engine_body = {**body, "model": served_model}
 
     findings = screen_for_injection(_message_texts(body), policy.output.injection, principal.roles)
     exchange.injection_flags = sorted({f.indicator_id for f in findings})
@@ -168,7 +181,7 @@ async def prepare(
         redact = aredact_chat_body if route is CHAT else aredact_completion_body
         try:
             exchange.forwarded, exchange.pseudonyms, exchange.report = await redact(
-                body, services.detector, profile, services.pii_pool
+                engine_body, services.detector, profile, services.pii_pool, models={served_model}
             )
         except PolicyViolation as exc:
             await _append_request_record(
@@ -176,9 +189,22 @@ async def prepare(
             )
             raise
     else:
-        exchange.forwarded = dict(body)
+        exchange.forwarded = engine_body
     await _append_request_record(services, exchange, decision="allow")
     return exchange
+
+
+async def resolve_model(services: Services, model: str) -> str:
+    """The engine's name for ``model``: a model the engine lists, or a site alias of one
+    (``engine.model_aliases``). Anything else is 404 ``model_not_found``; with no model list to
+    check against (engine unreachable, nothing cached) it is 503, never accepted unchecked."""
+    served = services.settings.engine.model_aliases.get(model, model)
+    if not await services.engine.models.is_served(served):
+        if served != model:
+            log.warning("model.alias_not_served", alias=model)
+        # The message does not repeat the name: it is not known to be a model name.
+        raise ModelNotFound("The requested model does not exist or is not served here.", param="model")
+    return served
 
 
 async def enforce_rate_limits(services: Services, principal: Principal, permission: str) -> None:
@@ -246,6 +272,8 @@ async def _append_request_record(
         "injection_flags": exchange.injection_flags,
         "authz": exchange.authz,
     }
+    if exchange.served_model and exchange.served_model != exchange.model:
+        payload["served_model"] = exchange.served_model
     if report is not None:
         payload["pii_actions"] = dict(report.actions)
     if extra:

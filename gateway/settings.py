@@ -46,6 +46,9 @@ class EngineSettings(_Section):
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 600.0
     max_connections: int = 256
+    # Site names for served models, alias -> the name the engine serves ("gpt-4" = "deepseek-ai/
+    # DeepSeek-V3"). A request may name a served model or an alias; the engine gets the served name.
+    model_aliases: dict[str, str] = msgspec.field(default_factory=dict)
     # Simulator settings, used only when no engine URL is configured.
     sim_port: int = 0
     sim_ttft_ms: float = 0.0
@@ -144,6 +147,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 
 _LIST_FIELDS = {("engine", "urls"), ("auth", "jwt_algorithms")}
+# "a=b,c=d" in the environment.
+_MAP_FIELDS = {("auth", "jwt_role_map"), ("engine", "model_aliases")}
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -159,7 +164,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             item: Any = value
             if (section, key) in _LIST_FIELDS:
                 item = [part.strip() for part in value.split(",") if part.strip()]
-            elif (section, key) == ("auth", "jwt_role_map"):
+            elif (section, key) in _MAP_FIELDS:
                 item = dict(pair.split("=", 1) for pair in value.split(",") if "=" in pair)
             out.setdefault(section, {})[key] = item
         else:
@@ -247,6 +252,7 @@ def _check_values(settings: Settings) -> None:
         (settings.audit.checkpoint_every > 0, "audit.checkpoint_every", "must be positive"),
         (settings.engine.max_connections > 0, "engine.max_connections", "must be positive"),
     ]
+    checks.extend(_model_alias_checks(settings.engine.model_aliases))
     for url in settings.engine.urls:
         checks.append((url.startswith(("http://", "https://")), "engine.urls", "must be http(s) URLs"))
     if settings.storage.url:
@@ -260,3 +266,18 @@ def _check_values(settings: Settings) -> None:
     for ok, key, reason in checks:
         if not ok:
             raise ConfigError(f"{key}: {reason}")
+
+
+def _model_alias_checks(aliases: Mapping[str, str]) -> list[tuple[bool, str, str]]:
+    def valid(name: str) -> bool:
+        return 0 < len(name) <= 256 and name.isprintable() and name == name.strip()
+
+    checks: list[tuple[bool, str, str]] = []
+    for alias, served in aliases.items():
+        key = f"engine.model_aliases[{alias!r}]"
+        checks.append(
+            (valid(alias) and valid(served), key, "names are 1 to 256 printable characters, unpadded")
+        )
+        checks.append((alias != served, key, "an alias must differ from the name it stands for"))
+        checks.append((served not in aliases, key, "must name a served model, not another alias"))
+    return checks

@@ -18,8 +18,16 @@ _decoder = msgspec.json.Decoder()
 _QUOTED = re.compile(r"\s*('[^']*'|\"[^\"]*\")")
 
 
+# Closed vocabularies (SGLang's OpenAI protocol). These words are forwarded without being scanned
+# for personal data (policies.pii.redact_body has the same sets), so nothing else may stand there.
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+ToolType = Literal["function"]
+ToolChoiceWord = Literal["none", "auto", "required"]
+ResponseFormatType = Literal["text", "json_object", "json_schema", "structural_tag"]
+
+
 class _Part(msgspec.Struct, frozen=True):
-    type: str
+    type: str  # anything but "text" is refused later: it cannot be scanned
     text: str | None = None
 
 
@@ -31,11 +39,11 @@ class _Function(msgspec.Struct, frozen=True):
 class _ToolCall(msgspec.Struct, frozen=True):
     function: _Function | None = None
     id: str | None = None
-    type: str | None = None
+    type: ToolType | None = None
 
 
 class _Message(msgspec.Struct, frozen=True):
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    role: Role
     content: str | list[_Part] | None = None
     name: str | None = None
     tool_calls: list[_ToolCall] | None = None
@@ -47,12 +55,27 @@ class _StreamOptions(msgspec.Struct, frozen=True):
     include_usage: bool | None = None
 
 
+class _Tool(msgspec.Struct, frozen=True):
+    type: ToolType | None = None
+
+
+class _ToolChoice(msgspec.Struct, frozen=True):
+    type: ToolType | None = None
+
+
+class _ResponseFormat(msgspec.Struct, frozen=True):
+    type: ResponseFormatType | None = None
+
+
 class ChatRequestView(msgspec.Struct, frozen=True):
     model: str
     messages: list[_Message]
     stream: bool | None = False
     stream_options: _StreamOptions | None = None
     n: int | None = 1
+    tools: list[_Tool] | None = None
+    tool_choice: ToolChoiceWord | _ToolChoice | None = None
+    response_format: _ResponseFormat | None = None
 
 
 class CompletionRequestView(msgspec.Struct, frozen=True):
@@ -61,6 +84,7 @@ class CompletionRequestView(msgspec.Struct, frozen=True):
     stream: bool | None = False
     stream_options: _StreamOptions | None = None
     n: int | None = 1
+    response_format: _ResponseFormat | None = None
 
 
 def decode_json_object(raw: bytes, max_depth: int) -> dict[str, Any]:

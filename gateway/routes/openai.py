@@ -51,14 +51,20 @@ async def completions(request: Request[Any, Any, Any]) -> Any:
 
 @get("/v1/models", opt={"permission": "models:list"})
 async def list_models(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The engine's models, narrowed to those the caller's roles and key may use."""
+    """The names a request may use: the engine's models (cached listing) and the site's aliases of
+    them, narrowed to those the caller's roles and key may use."""
     services = services_of(request)
     principal = principal_of(request)
-    listing = await services.engine.get_json("/v1/models")
+    cards = await services.engine.models.cards()
+    by_id = {card["id"]: card for card in cards}
+    aliases = [
+        {**by_id[served], "id": alias}
+        for alias, served in services.settings.engine.model_aliases.items()
+        if served in by_id
+    ]
     allowed = [
-        m
-        for m in listing.get("data") or ()
-        if isinstance(m, dict)
-        and authorize(services.policy.rbac, principal, "models:list", str(m.get("id"))).allowed
+        card
+        for card in cards + aliases
+        if authorize(services.policy.rbac, principal, "models:list", card["id"]).allowed
     ]
     return {"object": "list", "data": allowed}

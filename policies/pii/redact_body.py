@@ -1,10 +1,11 @@
-"""Scan and rewrite every text field of an OpenAI-style request body the model would see."""
+"""Scan and rewrite every text field of an OpenAI-style request body; scan or check everything else."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -27,6 +28,21 @@ from policies.pii.pseudonymize import (
 
 RedactResult = tuple[dict[str, Any], "PseudonymMap", "RedactionReport"]
 T = TypeVar("T")
+
+# Closed vocabularies: the only strings forwarded without being scanned, each at its exact place
+# (SGLang's OpenAI protocol). A value there that is not in its vocabulary is refused.
+MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+CONTENT_PART_TYPES = frozenset({"text"})  # images, audio, files cannot be scanned
+TOOL_TYPES = frozenset({"function"})  # tools[i].type, messages[i].tool_calls[j].type, tool_choice.type
+TOOL_CHOICE_WORDS = frozenset({"none", "auto", "required"})
+RESPONSE_FORMAT_TYPES = frozenset({"text", "json_object", "json_schema", "structural_tag"})
+
+#: Numbers whose integer part has at least this many digits are scanned as text (card, phone,
+#: ID numbers); shorter ones (temperature 0.7, max_tokens 512, top_k 20) cannot hold them.
+MIN_SCANNED_DIGITS = 6
+#: Top-level numeric parameters that are random by nature and forwarded unscanned: a random
+#: 10-digit seed looks like a phone number to the recognizers one time in four.
+UNSCANNED_NUMBERS = frozenset({"seed"})
 
 
 @dataclass
@@ -67,33 +83,69 @@ class _Slot:
     group: int
 
 
-def redact_chat_body(body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile) -> RedactResult:
-    """Rewrite a /v1/chat/completions body; everything but message text passes through.
+@dataclass
+class _Collected:
+    """The copied body, its rewritable text fields, and the protocol words already checked."""
 
-    Raises PolicyViolation (pii_blocked, invalid_content) or DetectionUnavailable.
+    body: dict[str, Any]
+    slots: list[_Slot]
+    words: set[tuple[int, Any]] = field(default_factory=set)  # (id(container), key)
+
+
+def redact_chat_body(
+    body: Mapping[str, Any],
+    detector: PIIDetector,
+    profile: PIIProfile,
+    *,
+    models: Collection[str] | None = None,
+) -> RedactResult:
+    """Rewrite a /v1/chat/completions body: message text is redacted, protocol words are checked
+    against their vocabularies, and every other string or long number anywhere (object keys
+    included) is scanned; personal data there refuses the request.
+
+    ``models``: the model names the caller has already validated; ``model`` must be one of them
+    and is then not scanned. ``None``: ``model`` is scanned like any other string.
+
+    Raises PolicyViolation (pii_blocked, pii_in_unredactable_field, invalid_content,
+    unscannable_content, text_too_long) or DetectionUnavailable.
     """
-    return _fail_closed(lambda: _redact(_collect_chat(body), detector, profile))
+    return _fail_closed(lambda: _redact(_collect_chat(body, models), detector, profile))
 
 
 def redact_completion_body(
-    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile
+    body: Mapping[str, Any],
+    detector: PIIDetector,
+    profile: PIIProfile,
+    *,
+    models: Collection[str] | None = None,
 ) -> RedactResult:
-    """Rewrite a /v1/completions body (``prompt`` as str or list of str, and ``suffix``)."""
-    return _fail_closed(lambda: _redact(_collect_completion(body), detector, profile))
+    """Rewrite a /v1/completions body (``prompt`` as str or list of str, and ``suffix``); the rest
+    is checked and scanned as in :func:`redact_chat_body`."""
+    return _fail_closed(lambda: _redact(_collect_completion(body, models), detector, profile))
 
 
 async def aredact_chat_body(
-    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, pool: DetectionPool
+    body: Mapping[str, Any],
+    detector: PIIDetector,
+    profile: PIIProfile,
+    pool: DetectionPool,
+    *,
+    models: Collection[str] | None = None,
 ) -> RedactResult:
     """``redact_chat_body`` in ``pool``; a timeout raises DetectionUnavailable."""
-    return await _in_pool(partial(redact_chat_body, body, detector, profile), pool)
+    return await _in_pool(partial(redact_chat_body, body, detector, profile, models=models), pool)
 
 
 async def aredact_completion_body(
-    body: Mapping[str, Any], detector: PIIDetector, profile: PIIProfile, pool: DetectionPool
+    body: Mapping[str, Any],
+    detector: PIIDetector,
+    profile: PIIProfile,
+    pool: DetectionPool,
+    *,
+    models: Collection[str] | None = None,
 ) -> RedactResult:
     """``redact_completion_body`` in ``pool``; a timeout raises DetectionUnavailable."""
-    return await _in_pool(partial(redact_completion_body, body, detector, profile), pool)
+    return await _in_pool(partial(redact_completion_body, body, detector, profile, models=models), pool)
 
 
 async def _in_pool(work: Callable[[], T], pool: DetectionPool) -> T:
@@ -121,14 +173,59 @@ def _invalid(where: str) -> PolicyViolation:
     )
 
 
-def _collect_chat(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_Slot]]:
+def _check_word(
+    collected: _Collected,
+    container: dict[str, Any],
+    key: str,
+    vocabulary: Collection[str],
+    where: str,
+    *,
+    list_words: bool = True,
+) -> None:
+    """``container[key]`` is absent, null, or a word of ``vocabulary`` (then it is not scanned)."""
+    value = container.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str) or value not in vocabulary:
+        allowed = f" must be one of: {', '.join(sorted(vocabulary))}" if list_words else " is not known"
+        raise PolicyViolation(f"{where}{allowed}", code="invalid_content", details={"field": where})
+    collected.words.add((id(container), key))
+
+
+def _unscannable(where: str) -> PolicyViolation:
+    return PolicyViolation(
+        "only text can be scanned for personal data", code="unscannable_content", details={"field": where}
+    )
+
+
+def _collect_common(collected: _Collected, models: Collection[str] | None) -> None:
+    """The protocol words both routes share: ``model`` (when validated) and ``response_format``."""
+    out = collected.body
+    if models is not None:
+        if out.get("model") is None:
+            raise _invalid("model")
+        _check_word(collected, out, "model", models, "model", list_words=False)
+    response_format = out.get("response_format")
+    if isinstance(response_format, Mapping):
+        out["response_format"] = response_format = dict(response_format)
+        _check_word(collected, response_format, "type", RESPONSE_FORMAT_TYPES, "response_format.type")
+    elif response_format is not None:
+        raise _invalid("response_format")
+
+
+def _collect_chat(body: Mapping[str, Any], models: Collection[str] | None = None) -> _Collected:
     if not isinstance(body, Mapping):
         raise _invalid("body")
-    out = dict(body)
-    slots: list[_Slot] = []
+    collected = _Collected(dict(body), [])
+    out, slots = collected.body, collected.slots
+    _collect_common(collected, models)
+    if out.get("input_ids") is not None:
+        # Token ids replace the chat template's prompt and cannot be scanned: refuse them.
+        raise _unscannable("input_ids")
+    _collect_tool_choice(collected)
     messages = body.get("messages")
     if messages is None:
-        return out, slots
+        return collected
     if not isinstance(messages, list):
         raise _invalid("messages")
     new_messages: list[Any] = []
@@ -137,6 +234,7 @@ def _collect_chat(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_Slot]]
             raise _invalid(f"messages[{group}]")
         copy = dict(message)
         new_messages.append(copy)
+        _check_word(collected, copy, "role", MESSAGE_ROLES, f"messages[{group}].role")
         for key in ("name", "reasoning_content"):
             _add_text(slots, copy, key, group, f"messages[{group}].{key}")
         content = copy.get("content")
@@ -154,27 +252,44 @@ def _collect_chat(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_Slot]]
                     raise _invalid(where)
                 part_copy = dict(part)
                 parts.append(part_copy)
-                if part_copy.get("type", "text") != "text":
+                part_type = part_copy.get("type", "text")
+                if not isinstance(part_type, str) or part_type not in CONTENT_PART_TYPES:
                     # Images, audio and files cannot be scanned for personal data: refuse them.
-                    raise PolicyViolation(
-                        "only text content can be scanned for personal data",
-                        code="unscannable_content",
-                        details={"field": where},
-                    )
+                    raise _unscannable(where)
+                _check_word(collected, part_copy, "type", CONTENT_PART_TYPES, f"{where}.type")
                 _add_text(slots, part_copy, "text", group, f"{where}.text")
             copy["content"] = parts
         elif content is not None:
             raise _invalid(f"messages[{group}].content")
         tool_calls = copy.get("tool_calls")
         if tool_calls is not None:
-            copy["tool_calls"] = _collect_tool_calls(tool_calls, slots, group)
+            copy["tool_calls"] = _collect_tool_calls(tool_calls, collected, group)
     out["messages"] = new_messages
     # Tool definitions come before the conversation in chat templates: number their values first.
     tool_slots: list[_Slot] = []
-    if body.get("tools") is not None:
-        out["tools"] = _collect_descriptions(body["tools"], tool_slots, "tools")
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _invalid("tools")
+        out["tools"] = _collect_descriptions(tools, tool_slots, "tools")
+        for index, tool in enumerate(out["tools"]):
+            if not isinstance(tool, dict):
+                raise _invalid(f"tools[{index}]")
+            _check_word(collected, tool, "type", TOOL_TYPES, f"tools[{index}].type")
     _add_text(slots, out, "user", len(messages), "user")
-    return out, tool_slots + slots
+    collected.slots = tool_slots + slots
+    return collected
+
+
+def _collect_tool_choice(collected: _Collected) -> None:
+    """``tool_choice``: "none" | "auto" | "required" | {"type": "function", "function": {...}}."""
+    out = collected.body
+    choice = out.get("tool_choice")
+    if isinstance(choice, Mapping):
+        out["tool_choice"] = choice = dict(choice)
+        _check_word(collected, choice, "type", TOOL_TYPES, "tool_choice.type")
+    else:
+        _check_word(collected, out, "tool_choice", TOOL_CHOICE_WORDS, "tool_choice")
 
 
 _DESCRIBING_KEYS = frozenset({"description", "title"})
@@ -196,15 +311,17 @@ def _collect_descriptions(value: Any, slots: list[_Slot], where: str) -> Any:
     return value
 
 
-def _collect_tool_calls(tool_calls: Any, slots: list[_Slot], group: int) -> list[Any]:
+def _collect_tool_calls(tool_calls: Any, collected: _Collected, group: int) -> list[Any]:
     if not isinstance(tool_calls, list):
         raise _invalid(f"messages[{group}].tool_calls")
+    slots = collected.slots
     calls: list[Any] = []
     for index, call in enumerate(tool_calls):
         if not isinstance(call, Mapping):
             raise _invalid(f"messages[{group}].tool_calls[{index}]")
         call_copy = dict(call)
         calls.append(call_copy)
+        _check_word(collected, call_copy, "type", TOOL_TYPES, f"messages[{group}].tool_calls[{index}].type")
         function = call_copy.get("function")
         if function is None:
             continue
@@ -245,11 +362,12 @@ def _add_text(slots: list[_Slot], container: dict[str, Any], key: str, group: in
     slots.append(_Slot(container, key, value, group))
 
 
-def _collect_completion(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_Slot]]:
+def _collect_completion(body: Mapping[str, Any], models: Collection[str] | None = None) -> _Collected:
     if not isinstance(body, Mapping):
         raise _invalid("body")
-    out = dict(body)
-    slots: list[_Slot] = []
+    collected = _Collected(dict(body), [])
+    out, slots = collected.body, collected.slots
+    _collect_common(collected, models)
     prompt = body.get("prompt")
     if isinstance(prompt, str):
         slots.append(_Slot(out, "prompt", prompt, 0))
@@ -264,15 +382,13 @@ def _collect_completion(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[_
     elif prompt is not None:
         raise _invalid("prompt")
     _add_text(slots, out, "suffix", len(slots), "suffix")
-    return out, slots
+    return collected
 
 
-def _redact(
-    collected: tuple[dict[str, Any], list[_Slot]], detector: PIIDetector, profile: PIIProfile
-) -> RedactResult:
-    body, slots = collected
+def _redact(collected: _Collected, detector: PIIDetector, profile: PIIProfile) -> RedactResult:
+    body, slots = collected.body, collected.slots
     _check_scannable(slots)
-    _refuse_personal_data_in_other_fields(body, slots, detector, profile)
+    _refuse_personal_data_in_other_fields(collected, detector, profile)
     all_findings = detector.detect_many([slot.text for slot in slots])
     protected = [_token_spans(slot.text) for slot in slots]
     selected = [
@@ -319,8 +435,10 @@ def _redact(
 
 #: spaCy refuses longer texts; a field this long is refused rather than forwarded unscanned.
 MAX_SCAN_CHARS = 500_000
-#: Strings that are protocol words, not text: never personal data.
-_PROTOCOL_KEYS = frozenset({"model", "role", "type"})
+#: Field paths named in a refusal; the rest are counted.
+_MAX_NAMED_FIELDS = 5
+# Keys shown in field paths; others (spaces, "@", long digit runs: they may be the data) are "*".
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 
 def _check_scannable(slots: Sequence[_Slot]) -> None:
@@ -336,54 +454,100 @@ def _check_scannable(slots: Sequence[_Slot]) -> None:
             raise PolicyViolation("a text field is not valid Unicode", code="invalid_content") from None
 
 
-def _other_strings(value: Any, path: str, skip: set[tuple[int, Any]], out: list[tuple[str, str]]) -> None:
-    if isinstance(value, Mapping):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return
-    for key, item in items:
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(item, str):
-            if (id(value), key) not in skip and key not in _PROTOCOL_KEYS:
-                out.append((where, item))
+def _path_key(key: str) -> str:
+    plain = _PLAIN_KEY.fullmatch(key) and sum(c.isdigit() for c in key) <= 3
+    return key if plain else "*"
+
+
+def _number_text(value: int | float, where: str) -> str | None:
+    """The decimal digits of a number's integer part, when there are enough to be an identifier.
+
+    Fractions are not scanned: a random float's 16 fraction digits pass the card checksum one
+    time in ten, and nobody writes an identifier after a decimal point by mistake.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    try:
+        digits = str(abs(value))
+    except ValueError:  # beyond Python's int-to-text limit
+        raise _invalid(where) from None
+    return digits if len(digits) >= MIN_SCANNED_DIGITS else None
+
+
+def _unslotted_values(collected: _Collected) -> list[tuple[str, str]]:
+    """(field path, text) of every string, long number and object key the body holds outside the
+    rewritten text fields and the checked protocol words."""
+    skip = {(id(slot.container), slot.key) for slot in collected.slots} | collected.words
+    out: list[tuple[str, str]] = []
+    body = collected.body
+    out.extend(("<key>", key) for key in body if isinstance(key, str))
+    for key, item in body.items():
+        if key in UNSCANNED_NUMBERS and isinstance(item, int) and not isinstance(item, bool):
             continue
-        # Dict keys (e.g. JSON-schema property names) are strings the model sees too.
-        if isinstance(item, Mapping):
-            out.extend((f"{where}.<key>", str(k)) for k in item if isinstance(k, str))
-        _other_strings(item, where, skip, out)
+        _walk(body, key, item, "", skip, out)
+    return out
+
+
+def _walk(
+    container: Any, key: Any, item: Any, path: str, skip: set[tuple[int, Any]], out: list[tuple[str, str]]
+) -> None:
+    if isinstance(container, list):
+        where = f"{path}[{key}]"
+    else:
+        name = _path_key(str(key))
+        where = f"{path}.{name}" if path else name
+    if (id(container), key) in skip:
+        return
+    if isinstance(item, str):
+        out.append((where, item))
+    elif isinstance(item, bool) or item is None:
+        return
+    elif isinstance(item, int | float):
+        text = _number_text(item, where)
+        if text is not None:
+            out.append((where, text))
+    elif isinstance(item, Mapping):
+        # Keys (JSON-schema property names, template kwargs...) reach the model too.
+        out.extend((f"{where}.<key>", k) for k in item if isinstance(k, str))
+        for inner_key, inner in item.items():
+            _walk(item, inner_key, inner, where, skip, out)
+    elif isinstance(item, list):
+        for index, inner in enumerate(item):
+            _walk(item, index, inner, where, skip, out)
+    else:
+        raise _invalid(where)  # not JSON: nothing else can be checked
 
 
 def _refuse_personal_data_in_other_fields(
-    body: Mapping[str, Any], slots: Sequence[_Slot], detector: PIIDetector, profile: PIIProfile
+    collected: _Collected, detector: PIIDetector, profile: PIIProfile
 ) -> None:
-    """Strings outside the rewritten text fields (stop words, regexes, schemas, template kwargs,
-    ids, unknown extras) cannot be rewritten without changing what they do: personal data there
-    refuses the request instead (400, field paths only)."""
-    skip = {(id(slot.container), slot.key) for slot in slots}
-    others: list[tuple[str, str]] = []
-    _other_strings(body, "", skip, others)
-    others = [(where, text) for where, text in others if text.strip()]
+    """Strings, object keys and long numbers outside the rewritten text fields (stop words,
+    regexes, schemas, template kwargs, ids, unknown extras) cannot be rewritten without changing
+    what they do: personal data there refuses the request instead (400, field paths only)."""
+    others = [(where, text) for where, text in _unslotted_values(collected) if text.strip()]
     if not others:
         return
     if any(len(text) > MAX_SCAN_CHARS for _, text in others):
         raise PolicyViolation("a field is too long to be scanned", code="text_too_long")
-    found = detector.detect_many([text for _, text in others])
+    unique = list(dict.fromkeys(text for _, text in others))
+    found = dict(zip(unique, detector.detect_many(unique), strict=True))
     fields = sorted(
         {
             where
-            for (where, text), findings in zip(others, found, strict=True)
+            for where, text in others
             if any(
-                f.entity_type
-                for f in select_findings(findings, profile, _token_spans(text))
-                if profile.action_for(f.entity_type) != "allow"
+                profile.action_for(f.entity_type) != "allow"
+                for f in select_findings(found[text], profile, _token_spans(text))
             )
         }
     )
     if fields:
+        named = ", ".join(fields[:_MAX_NAMED_FIELDS])
+        more = f" and {len(fields) - _MAX_NAMED_FIELDS} more" if len(fields) > _MAX_NAMED_FIELDS else ""
         raise PolicyViolation(
-            "personal data in a field that cannot be redacted",
+            f"personal data in a field that cannot be redacted: {named}{more}",
             code="pii_in_unredactable_field",
             details={"fields": fields},
         )

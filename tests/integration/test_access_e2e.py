@@ -209,6 +209,8 @@ def gw(
 ) -> Iterator[Gateway]:
     env = {
         **KEY_ENV,
+        # A second model name, so that model allow-lists have something to tell apart.
+        "GATEWAY_ENGINE__MODEL_ALIASES": f"{OTHER_MODEL}={MODEL}",
         "GATEWAY_AUTH__JWT_JWKS_FILE": str(idp.jwks_path),
         "GATEWAY_AUTH__JWT_ISSUER": ISSUER,
         "GATEWAY_AUTH__JWT_AUDIENCE": AUDIENCE,
@@ -300,10 +302,15 @@ def test_key_model_allow_list_limits_chat_and_model_listing(gw: Gateway, sim: Si
 
     sim.clear()
     error = _error(_chat(gw, only_served, model=OTHER_MODEL), 403, "permission_error")
-    assert error["code"] == "permission_denied"
-    _error(_chat(gw, only_others, model=MODEL), 403, "permission_error")
+    assert error["code"] == "model_not_allowed"
+    error = _error(_chat(gw, only_others, model=MODEL), 403, "permission_error")
+    assert error["code"] == "model_not_allowed"
     assert sim.requests() == [], "a refused request must not reach the engine"
-    assert _models(gw, only_others) == []
+    assert _models(gw, only_others) == [OTHER_MODEL]
+    # The allow-list names what the caller asks for; the engine gets the name it serves.
+    assert _chat(gw, only_others, model=OTHER_MODEL).status_code == 200
+    assert [r["model"] for r in sim.requests()] == [MODEL]
+    _error(_chat(gw, only_others, model="other-vendor/third"), 404)  # allowed, but not served
 
 
 def test_keys_list_shows_states_and_never_a_secret(
@@ -588,7 +595,7 @@ def test_policy_reload_is_atomic_and_audited(
 ) -> None:
     roles_file = site_dir / "roles.yaml"
     analyst = _http_create(gw, admin, name="reload-analyst", roles=["analyst"])["key"]
-    assert _models(gw, analyst) == [MODEL]
+    assert _models(gw, analyst) == [MODEL, OTHER_MODEL]
     assert _chat(gw, analyst).status_code == 200
     auditor = keys["auditor"]["key"]
     seen_before = {r["seq"] for r in _audit_records(gw, auditor, kind="policy.reload")}
@@ -600,7 +607,7 @@ def test_policy_reload_is_atomic_and_audited(
     assert str(roles_file) in error["message"]
     assert "roles.analyst.bogus_field" in error["message"]
     assert "unknown field" in error["message"]
-    assert _models(gw, analyst) == [MODEL], "the previous policy must stay in force"
+    assert _models(gw, analyst) == [MODEL, OTHER_MODEL], "the previous policy must stay in force"
     assert _chat(gw, analyst).status_code == 200
 
     # 2. A valid change takes effect after the reload.
@@ -616,7 +623,7 @@ def test_policy_reload_is_atomic_and_audited(
     roles_file.write_text(SITE_ROLES_INITIAL)
     os.kill(gw.proc.pid, signal.SIGHUP)
     deadline = time.monotonic() + 15
-    while _models(gw, analyst) != [MODEL]:
+    while _models(gw, analyst) != [MODEL, OTHER_MODEL]:
         assert time.monotonic() < deadline, "SIGHUP did not reload the policy"
         time.sleep(0.1)
     assert _chat(gw, analyst).status_code == 200

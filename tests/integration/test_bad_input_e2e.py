@@ -47,7 +47,7 @@ CASES: dict[str, tuple[str, Callable[[str, dict[str, str]], httpx.Response], int
         lambda u, h: httpx.post(
             u + "/v1/chat/completions",
             headers={**h, "Content-Type": "application/json"},
-            content=b'{"model":"m","messages":[{"role":"user","content":"\\ud800"}]}',
+            content=b'{"model":"%s","messages":[{"role":"user","content":"\\ud800"}]}' % MODEL.encode(),
         ),
         400,
     ),
@@ -56,7 +56,7 @@ CASES: dict[str, tuple[str, Callable[[str, dict[str, str]], httpx.Response], int
         lambda u, h: httpx.post(
             u + "/v1/chat/completions", headers={**h, "Content-Type": "text/plain"}, content=b"hello"
         ),
-        400,
+        415,
     ),
     "huge n": (
         "service",

@@ -37,25 +37,27 @@ def _responses(gw: Gateway, request_id: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def _stream(gw: Gateway, key: str, request_id: str) -> list[str]:
+def _stream(gw: Gateway, key: str) -> tuple[str, list[str]]:
+    """(the gateway's request id, the stream's data lines)."""
     with httpx.stream(
         "POST",
         gw.url + "/v1/chat/completions",
-        headers={"Authorization": f"Bearer {key}", "X-Request-Id": request_id},
+        headers={"Authorization": f"Bearer {key}"},
         json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True},
         timeout=30,
     ) as response:
         assert response.status_code == 200
-        return [line for line in response.iter_lines() if line.startswith("data:")]
+        lines = [line for line in response.iter_lines() if line.startswith("data:")]
+        return response.headers["x-request-id"], lines
 
 
 def test_worker_dying_mid_stream_ends_without_done_and_is_recorded(scripted) -> None:
     sim, gw, key = scripted
     _set_script(sim, [{"content": ["one ", "two ", "three ", "four "], "abort_after": 2}])
-    lines = _stream(gw, key, "abort-1")
+    request_id, lines = _stream(gw, key)
     assert "data: [DONE]" not in lines
     assert "error" in json.loads(lines[-1][5:])
-    assert _responses(gw, "abort-1") == [("chat.request", "allow"), ("chat.response", "error")]
+    assert _responses(gw, request_id) == [("chat.request", "allow"), ("chat.response", "error")]
 
 
 def test_engine_refusal_is_passed_on_and_recorded(scripted) -> None:
@@ -63,7 +65,7 @@ def test_engine_refusal_is_passed_on_and_recorded(scripted) -> None:
     _set_script(sim, [{"error": {"status": 400, "message": "context too long"}}])
     response = httpx.post(
         gw.url + "/v1/chat/completions",
-        headers={"Authorization": f"Bearer {key}", "X-Request-Id": "refused-1"},
+        headers={"Authorization": f"Bearer {key}"},
         json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
     )
     assert response.status_code == 400 and set(response.json()["error"]) == {
@@ -72,7 +74,8 @@ def test_engine_refusal_is_passed_on_and_recorded(scripted) -> None:
         "param",
         "code",
     }
-    assert _responses(gw, "refused-1") == [("chat.request", "allow"), ("chat.response", "error")]
+    request_id = response.headers["x-request-id"]
+    assert _responses(gw, request_id) == [("chat.request", "allow"), ("chat.response", "error")]
 
 
 def test_overloaded_engine_is_503(scripted) -> None:
@@ -94,12 +97,13 @@ def test_unreachable_engine_is_a_503_not_a_broken_stream(tmp_path) -> None:
         for stream in (False, True):
             response = httpx.post(
                 gw.url + "/v1/chat/completions",
-                headers={"Authorization": f"Bearer {key}", "X-Request-Id": f"down-{stream}"},
+                headers={"Authorization": f"Bearer {key}"},
                 json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": stream},
             )
             assert response.status_code == 503, response.text
             assert response.json()["error"]["code"] == "engine_unavailable"
-            assert _responses(gw, f"down-{stream}") == [("chat.request", "allow"), ("chat.response", "error")]
+            # The model cannot be checked against the engine's list: refused before it is recorded.
+            assert _responses(gw, response.headers["x-request-id"]) == []
         assert httpx.get(gw.url + "/readyz").status_code == 503
     finally:
         stop(gw.proc)

@@ -79,3 +79,22 @@ def test_several_workers_need_shared_rate_limits() -> None:
         environ={"GATEWAY_SERVER__WORKERS": "2", "GATEWAY_RATELIMIT__REDIS_URL": "redis://x"}
     )
     assert settings.server.workers == 2
+
+
+def test_model_aliases_from_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[engine.model_aliases]\n"gpt-4" = "deepseek-ai/DeepSeek-V3"\n')
+    assert load_settings(config, environ={}).engine.model_aliases == {"gpt-4": "deepseek-ai/DeepSeek-V3"}
+    settings = load_settings(environ={"GATEWAY_ENGINE__MODEL_ALIASES": "gpt-4=org/a,small=org/b"})
+    assert settings.engine.model_aliases == {"gpt-4": "org/a", "small": "org/b"}
+    assert load_settings(environ={}).engine.model_aliases == {}
+
+
+@pytest.mark.parametrize(
+    "aliases",
+    ["same=same", "a=b,b=c", " padded=org/a", "a=", "bell\x07=org/a"],
+    ids=["self", "chain", "padded", "empty", "control"],
+)
+def test_bad_model_aliases_fail_at_start(aliases: str) -> None:
+    with pytest.raises(ConfigError, match=r"engine\.model_aliases"):
+        load_settings(environ={"GATEWAY_ENGINE__MODEL_ALIASES": aliases})

@@ -5,6 +5,8 @@ import socket
 import time
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from policies.errors import DetectionUnavailable, PolicyViolation
 from policies.pii.analyzer import PIIDetector
@@ -321,3 +323,323 @@ def test_text_too_long_to_scan_is_refused(detector: PIIDetector) -> None:
     with pytest.raises(PolicyViolation) as info:
         redact_chat_body({"messages": [{"role": "user", "content": "a " * 300_000}]}, detector, profile())
     assert info.value.code == "text_too_long"
+
+
+# ----------------------------------------------------------------------------- nothing around the scanner
+# Every string and number the engine receives is scanned, or is a checked protocol word, or the
+# request is refused (issue 17).
+
+SSN = "536-22-1234"
+CARD = 4111111111111111
+BASE = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def _refused(
+    detector: PIIDetector, body: dict, code: str = "pii_in_unredactable_field", **kwargs: object
+) -> PolicyViolation:
+    with pytest.raises(PolicyViolation) as info:
+        redact_chat_body(body, detector, profile(), **kwargs)  # type: ignore[arg-type]
+    assert info.value.code == code, info.value
+    rendered = str(info.value) + json.dumps(info.value.details)
+    for value in (SSN, str(CARD), "Gonzalez", "4111 1111"):
+        assert value not in rendered
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"chat_template_kwargs": {"type": f"Maria Gonzalez ssn {SSN}"}}, "chat_template_kwargs.type"),
+        ({"metadata": {"model": f"SSN {SSN}"}}, "metadata.model"),
+        ({"metadata": {"role": f"SSN {SSN}"}}, "metadata.role"),
+        ({"extra": [{"type": "x", "model": {"role": f"SSN {SSN}"}}]}, "extra[0].model.role"),
+        (
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "x", "schema": {"type": f"card {CARD}"}},
+                }
+            },
+            "response_format.json_schema.schema.type",
+        ),
+        (
+            {
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {"name": "f", "parameters": {"type": "object", "role": f"SSN {SSN}"}},
+                    }
+                ]
+            },
+            "tools[0].function.parameters.role",
+        ),
+    ],
+)
+def test_protocol_key_names_elsewhere_are_scanned_like_any_other_key(
+    detector: PIIDetector, extra: dict, field: str
+) -> None:
+    error = _refused(detector, {**BASE, **extra})
+    assert error.details == {"fields": [field]}
+    assert field in str(error)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"metadata": {"card": CARD}}, "metadata.card"),
+        ({"metadata": {"card": float(CARD)}}, "metadata.card"),
+        ({"metadata": {"card": CARD + 0.5}}, "metadata.card"),
+        ({"metadata": {"card": -CARD}}, "metadata.card"),
+        ({"account": CARD}, "account"),
+        ({"custom_params": {"ids": [1, 2, CARD]}}, "custom_params.ids[2]"),
+        ({"metadata": {"seed": CARD}}, "metadata.seed"),  # only the top-level seed is exempt
+        ({"seed": f"card {CARD}"}, "seed"),  # and only when it is a number
+        ({"max_tokens": CARD}, "max_tokens"),
+    ],
+)
+def test_numbers_that_hold_personal_data_refuse_the_request(
+    detector: PIIDetector, extra: dict, field: str
+) -> None:
+    error = _refused(detector, {**BASE, **extra})
+    assert error.details == {"fields": [field]}
+
+
+def test_object_keys_at_the_top_level_are_scanned(detector: PIIDetector) -> None:
+    error = _refused(detector, {f"Maria Gonzalez SSN {SSN}": 1, **BASE})
+    assert error.details == {"fields": ["<key>"]}
+
+
+def test_field_paths_never_repeat_a_key_that_could_be_the_data(detector: PIIDetector) -> None:
+    error = _refused(detector, {**BASE, "metadata": {f"Maria Gonzalez SSN {SSN}": {"card": CARD}}})
+    assert error.details == {"fields": ["metadata.*.card", "metadata.<key>"]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"response_format": {"type": f"card {CARD}"}}, "response_format.type"),
+        ({"response_format": {"type": CARD}}, "response_format.type"),
+        ({"tool_choice": f"SSN {SSN}"}, "tool_choice"),
+        ({"tool_choice": {"type": f"SSN {SSN}", "function": {"name": "f"}}}, "tool_choice.type"),
+        ({"tools": [{"type": f"SSN {SSN}", "function": {"name": "f"}}]}, "tools[0].type"),
+        ({"messages": [{"role": f"SSN {SSN}", "content": "hi"}]}, "messages[0].role"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "tool_calls": [{"id": "c", "type": f"SSN {SSN}", "function": {"name": "f"}}],
+                    }
+                ]
+            },
+            "messages[0].tool_calls[0].type",
+        ),
+    ],
+)
+def test_a_protocol_word_outside_its_vocabulary_is_refused_never_forwarded(
+    detector: PIIDetector, extra: dict, field: str
+) -> None:
+    error = _refused(detector, {**BASE, **extra}, code="invalid_content")
+    assert error.details == {"field": field}
+    assert field in str(error)
+
+
+def test_a_content_part_type_other_than_text_is_refused(detector: PIIDetector) -> None:
+    body = {**BASE, "messages": [{"role": "user", "content": [{"type": f"SSN {SSN}", "text": "hi"}]}]}
+    assert _refused(detector, body, code="unscannable_content").details == {"field": "messages[0].content[0]"}
+    body = {**BASE, "messages": [{"role": "user", "content": [{"type": ["text"], "text": "hi"}]}]}
+    _refused(detector, body, code="unscannable_content")
+
+
+def test_token_ids_instead_of_messages_are_refused(detector: PIIDetector) -> None:
+    assert _refused(detector, {**BASE, "input_ids": [1, 2, 3]}, code="unscannable_content").details == {
+        "field": "input_ids"
+    }
+
+
+def test_model_is_scanned_unless_the_caller_validated_it(detector: PIIDetector) -> None:
+    _refused(detector, {**BASE, "model": f"Maria Gonzalez SSN {SSN}"})
+    error = _refused(detector, {**BASE, "model": "other"}, code="invalid_content", models={"m"})
+    assert error.details == {"field": "model"} and "other" not in str(error)
+    out, _, _ = redact_chat_body({**BASE, "model": "m"}, detector, profile(), models={"m"})
+    assert out["model"] == "m"
+    out, _, _ = redact_completion_body({"model": "m", "prompt": "x"}, detector, profile(), models={"m"})
+    assert out["model"] == "m"
+    with pytest.raises(PolicyViolation):
+        redact_completion_body({"model": "n", "prompt": "x"}, detector, profile(), models={"m"})
+
+
+ORDINARY_CHAT = {
+    "model": "deepseek-ai/DeepSeek-V3",
+    "messages": [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": [{"type": "text", "text": "What is the weather?"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ],
+    "temperature": 0.7,
+    "top_p": 0.95,
+    "top_k": 20,
+    "min_p": 0.05,
+    "max_tokens": 512,
+    "max_completion_tokens": 100000,
+    "n": 2,
+    "seed": 4155550132,  # random seeds look like phone numbers: top-level seed is not scanned
+    "presence_penalty": 0.3,
+    "frequency_penalty": 0.30000000000000004,
+    "repetition_penalty": 1.1234567891234567,
+    "logit_bias": {"50256": -100, "128000": 5.5},
+    "stop": ["\n\n", "END"],
+    "stop_token_ids": [128001, 128009],
+    "regex": r"\d{3}-\w+",
+    "ebnf": 'root ::= "yes" | "no"',
+    "separate_reasoning": True,
+    "chat_template_kwargs": {"enable_thinking": False, "thinking_budget": 2048},
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "weather",
+                "description": "Current weather for a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "city": {"type": "string", "enum": ["Paris", "Berlin"]},
+                        "days": {"type": "integer", "minimum": 1, "maximum": 14},
+                    },
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
+    "tool_choice": {"type": "function", "function": {"name": "weather"}},
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "forecast",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {"summary": {"type": "string", "maxLength": 200}},
+                "required": ["summary"],
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"tool_choice": "auto"},
+        {"tool_choice": "none"},
+        {"tool_choice": "required"},
+        {"response_format": {"type": "json_object"}},
+        {"response_format": {"type": "text"}},
+        {
+            "response_format": {
+                "type": "structural_tag",
+                "structures": [{"begin": "<f>", "schema": {"type": "object"}, "end": "</f>"}],
+                "triggers": ["<f>"],
+            }
+        },
+    ],
+)
+def test_ordinary_requests_pass_unchanged(detector: PIIDetector, variant: dict) -> None:
+    body = {**ORDINARY_CHAT, **variant}
+    out, mapping, _ = redact_chat_body(body, detector, profile(), models={"deepseek-ai/DeepSeek-V3"})
+    assert out == body and not mapping.token_to_value
+
+
+def test_ordinary_completion_passes_unchanged(detector: PIIDetector) -> None:
+    body = {
+        "model": "m",
+        "prompt": "Once upon a time",
+        "max_tokens": 64,
+        "seed": 42,
+        "logit_bias": {"13": -1},
+        "response_format": {"type": "json_object"},
+        "echo": False,
+        "logprobs": 2,
+        "stop": "\n",
+    }
+    out, _, _ = redact_completion_body(body, detector, profile())
+    assert out == body
+
+
+_PII_TEXTS = ["jane.roe@example.org", f"SSN {SSN}", "card 4111 1111 1111 1111", "call 415-555-0132"]
+_PII_NUMBERS = [CARD, 5555555555554444, 4155550132]
+_KEYS = st.sampled_from(
+    [
+        "type", "role", "model", "name", "description", "title", "text", "content", "metadata",
+        "user", "seed", "tool_choice", "response_format", "tools", "function", "arguments", "stop",
+        "messages", "enum", "properties", "chat_template_kwargs", "json_schema", "schema",
+    ]
+) | st.text("abcxyz_", min_size=1, max_size=6)  # fmt: skip
+
+
+def _place(body: dict, path: list, value: object, as_key: bool) -> None:
+    node: object = body
+    steps = [*path]
+    while steps:
+        step = steps.pop(0)
+        last = not steps
+        child: object = {} if (steps and isinstance(steps[0], str)) or as_key else []
+        if last and not as_key:
+            child = value
+        elif last:
+            child = {value: "x"}  # type: ignore[dict-item]
+        if isinstance(node, dict) and isinstance(step, str):
+            existing = node.get(step)
+            keep = not last and isinstance(existing, dict | list) and isinstance(existing, type(child))
+            node[step] = existing if keep else child
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int):
+            while len(node) <= step:
+                node.append("x")
+            keep = not last and isinstance(node[step], type(child)) and isinstance(child, dict | list)
+            if not keep:
+                node[step] = child
+            node = node[step]
+        else:
+            return
+
+
+# Where the nested path starts: the top level, or inside places the gateway knows.
+_PREFIXES = st.sampled_from(
+    [[], ["messages", 0], ["messages", 0, "content", 0], ["tools", 0, "function"], ["response_format"]]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=_PREFIXES,
+    first=_KEYS,
+    rest=st.lists(_KEYS | st.integers(0, 2), max_size=4),
+    value=st.sampled_from(_PII_TEXTS) | st.sampled_from(_PII_NUMBERS),
+    as_key=st.booleans(),
+)
+def test_personal_data_anywhere_is_redacted_or_refused(
+    detector: PIIDetector, prefix: list, first: str, rest: list, value: object, as_key: bool
+) -> None:
+    path = [*prefix, first, *rest]
+    as_key = as_key and isinstance(value, str)
+    assume(not (path == ["seed"] and isinstance(value, int) and not as_key))  # the documented exemption
+    body = json.loads(json.dumps(BASE))
+    _place(body, path, value, as_key)
+    try:
+        out, _, _ = redact_chat_body(body, detector, profile())
+    except PolicyViolation:
+        return
+    forwarded = json.dumps(out, ensure_ascii=False)
+    core = str(value).split(" ", 1)[-1]
+    assert core not in forwarded, (path, value, as_key)
