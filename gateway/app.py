@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from gateway.errors import exception_handler
 from gateway.guards import access_guard, record_decision
-from gateway.middleware import new_request_id
+from gateway.middleware import new_request_id, read_json_body
 from gateway.routes.admin import admin_routes
 from gateway.routes.audit import audit_routes
 from gateway.routes.health import healthz, readyz
@@ -59,6 +59,8 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
             *audit_routes,
         ],
         guards=[access_guard],
+        # After the guard: a caller without credentials gets 401 whatever it sends.
+        before_request=read_json_body,
         exception_handlers={Exception: exception_handler},
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,

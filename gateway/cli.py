@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,56 @@ def run_simulator_process(port: int, extra: Sequence[str] = ()) -> Iterator[str]
 # ----------------------------------------------------------------------------- serve / demo
 
 
+class PortUnavailable(Exception):
+    """The gateway's own listening address could not be bound."""
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """Bind and listen on ``host:port`` as uvicorn would; PortUnavailable when it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Listening now holds the port: nothing can take it between here and serving.
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def listener_url(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket (the port actually bound, if 0 was asked for)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+
+
+def local_url(sock: socket.socket) -> str:
+    """A URL this machine can use to reach ``sock`` (the loopback when bound to every interface)."""
+    host, port = sock.getsockname()[:2]
+    if sock.family == socket.AF_INET6:
+        return f"http://[{'::1' if host == '::' else host}]:{port}"
+    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+
+
+def configured_url(settings: Settings) -> str:
+    """``http://host:port`` from the server settings (before anything is bound)."""
+    host = settings.server.host
+    return (
+        f"http://[{host}]:{settings.server.port}" if ":" in host else f"http://{host}:{settings.server.port}"
+    )
+
+
+def _bind_or_report(settings: Settings) -> socket.socket | None:
+    try:
+        return bind_listener(settings.server.host, settings.server.port)
+    except PortUnavailable as exc:
+        print(f"error: {exc}. Is another gateway running? Choose another port with --port.", file=sys.stderr)
+        return None
+
+
 def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
     overrides: dict[str, Any] = {
         "server": {"host": args.host, "port": args.port, "workers": args.workers},
@@ -100,15 +151,21 @@ def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
     if args.engine_url:
         overrides["engine"]["urls"] = list(args.engine_url)
     settings = _settings(args, overrides)
+    sock: socket.socket | None = None
+    if settings.server.workers == 1:
+        sock = _bind_or_report(settings)
+        if sock is None:
+            return 1
     if settings.uses_simulator:
         port = settings.engine.sim_port or free_port()
         extra = ["--ttft-ms", str(settings.engine.sim_ttft_ms), "--tpot-ms", str(settings.engine.sim_tpot_ms)]
         if settings.engine.api_key:
             extra += ["--api-key", settings.engine.api_key]
+        gateway_url = listener_url(sock) if sock is not None else configured_url(settings)
         print(
-            "*** No engine URL configured: starting the SGLang SIMULATOR (echo mode) on port "
-            f"{port}. It is a test and demo stand-in, NOT a model. Set engine.urls or --engine-url "
-            "to use a real SGLang server. ***",
+            f"*** Gateway on {gateway_url}. No engine URL configured: starting the SGLang SIMULATOR "
+            f"(echo mode) on port {port}. It is a test and demo stand-in, NOT a model. Set engine.urls "
+            "or --engine-url to use a real SGLang server. ***",
             file=sys.stderr,
             flush=True,
         )
@@ -116,16 +173,36 @@ def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
             settings = msgspec.structs.replace(
                 settings, engine=msgspec.structs.replace(settings.engine, urls=(url,))
             )
-            return _run_server(settings, simulated=True)
-    return _run_server(settings, simulated=False)
+            return _run_server(settings, sock, simulated=True)
+    return _run_server(settings, sock, simulated=False)
 
 
-def _run_server(settings: Settings, *, simulated: bool) -> int:
+OnStarted = Callable[[str], Awaitable[bool]]
+
+
+def _run_server(
+    settings: Settings,
+    sock: socket.socket | None,
+    *,
+    simulated: bool,
+    on_started: OnStarted | None = None,
+) -> int:
+    """Serve until stopped; ``sock`` is the bound listener (None: ``server.workers`` processes).
+
+    ``on_started`` gets the gateway's local URL once it serves; returning False stops the gateway
+    and the command exits with status 1.
+    """
+    import structlog
     import uvicorn
 
     from gateway.logging import configure_logging
 
     configure_logging(settings.logging.level)
+    log = structlog.get_logger("gateway.cli")
+    if hasattr(signal, "SIGPIPE"):
+        # `python -m gateway.cli` restores SIGPIPE's default (death) for piped CLI output; a server
+        # must instead see EPIPE when it writes to a client that has gone, and carry on.
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     options: dict[str, Any] = {
         "host": settings.server.host,
         "port": settings.server.port,
@@ -134,58 +211,145 @@ def _run_server(settings: Settings, *, simulated: bool) -> int:
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
     }
-    if settings.server.workers > 1:
+    if sock is None:
         # Each worker process builds its own app from the same validated settings.
         from gateway.asgi import SETTINGS_ENV, SIMULATED_ENV
 
         os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
         os.environ[SIMULATED_ENV] = "1" if simulated else ""
+        log.info("gateway.listening", url=configured_url(settings), workers=settings.server.workers)
         uvicorn.run("gateway.asgi:create", factory=True, workers=settings.server.workers, **options)
         return 0
     from gateway.app import create_app
     from gateway.middleware import request_context_middleware
 
-    uvicorn.run(request_context_middleware(create_app(settings, simulated_engine=simulated)), **options)
-    return 0
+    class Server(uvicorn.Server):
+        """uvicorn's server, telling when its startup (the app's lifespan included) is over."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.startup_over = asyncio.Event()
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().startup(sockets=sockets)
+            finally:
+                self.startup_over.set()
+
+    app = request_context_middleware(create_app(settings, simulated_engine=simulated))
+    server = Server(uvicorn.Config(app, **options))
+    listener = sock
+
+    async def serve() -> int:
+        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        started = asyncio.create_task(server.startup_over.wait())
+        await asyncio.wait({started, serving}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if not server.started:
+            await serving
+            return 1
+        # stderr is JSON lines: the address is an event like the others.
+        log.info("gateway.listening", url=listener_url(listener), workers=1)
+        status = 0
+        if on_started is not None:
+            watcher = asyncio.ensure_future(on_started(local_url(listener)))
+            await asyncio.wait({watcher, serving}, return_when=asyncio.FIRST_COMPLETED)
+            if not watcher.done():  # stopped (Ctrl-C) before on_started finished
+                watcher.cancel()
+            elif (failure := watcher.exception()) is not None or not watcher.result():
+                if failure is not None:
+                    print(f"error: {type(failure).__name__}: {failure}", file=sys.stderr)
+                server.should_exit = True
+                status = 1
+        await serving
+        return status
+
+    try:
+        with listener:
+            return asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 0
+
+
+async def wait_ready(url: str, timeout_s: float) -> bool:
+    """True once ``url``/readyz answers 200, False if it has not within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    return False
+
+
+DEMO_READY_TIMEOUT_S = 60.0
 
 
 def cmd_demo(args: argparse.Namespace, _unused: Settings) -> int:
     from gateway.auth.cli import create_key_sync
 
-    settings = _settings(args)
-    port = args.port or 8080
-    sim_port = free_port()
-    with run_simulator_process(sim_port) as url:
+    overrides: dict[str, Any] = {"server": {"workers": 1}}
+    if args.port is not None:
+        overrides["server"]["port"] = args.port
+    settings = _settings(args, overrides)
+    # The port first: a demo that cannot serve must not leave a working key behind.
+    sock = _bind_or_report(settings)
+    if sock is None:
+        return 1
+    with run_simulator_process(free_port()) as sim_url:
         settings = msgspec.structs.replace(
-            settings,
-            engine=msgspec.structs.replace(settings.engine, urls=(url,)),
-            server=msgspec.structs.replace(settings.server, port=port),
+            settings, engine=msgspec.structs.replace(settings.engine, urls=(sim_url,))
         )
-        key = create_key_sync(
-            settings, name="demo-clinician", roles=["clinician"], tenant=None, expires="1d", models=None
-        )["key"]
-        base = f"http://127.0.0.1:{port}"
-        example = json.dumps(
-            {
-                "model": "deepseek-ai/DeepSeek-V3",
-                "messages": [
-                    {
-                        "role": "user",
-                        "content": "Patient John Smith, phone 415-555-0132, on Metformin 500 mg.",
-                    }
-                ],
-            }
-        )
-        print(
-            f"""
-Demo: gateway on {base}, SGLang SIMULATOR (echo mode) on {url} -- not a real model.
+
+        async def mint_key_when_ready(base: str) -> bool:
+            if not await wait_ready(base, DEMO_READY_TIMEOUT_S):
+                print(
+                    f"error: the gateway on {base} did not become ready; no key was created.",
+                    file=sys.stderr,
+                )
+                return False
+            created = await asyncio.to_thread(
+                create_key_sync,
+                settings,
+                name="demo-clinician",
+                roles=["clinician"],
+                tenant=None,
+                expires="1d",
+                models=None,
+            )
+            print(demo_banner(base, sim_url, created["key"]), flush=True)
+            return True
+
+        return _run_server(settings, sock, simulated=True, on_started=mint_key_when_ready)
+
+
+def demo_banner(base: str, sim_url: str, key: str) -> str:
+    """What ``gateway demo`` prints once its gateway is ready: the key, a curl and an SDK example."""
+    example = json.dumps(
+        {
+            "model": "deepseek-ai/DeepSeek-V3",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "Patient John Smith, phone 415-555-0132, on Metformin 500 mg.",
+                }
+            ],
+        }
+    )
+    # The interpreter running this command has the openai SDK; a bare `python` may not.
+    python = shlex.quote(sys.executable)
+    return f"""
+Demo: gateway on {base}, SGLang SIMULATOR (echo mode) on {sim_url} -- not a real model.
 A dev key for role 'clinician' (valid 1 day): {key}
 
 curl {base}/v1/chat/completions -H "Authorization: Bearer {key}" \\
   -H "Content-Type: application/json" -H "X-Data-Subject: patient-0001" \\
   -d '{example}'
 
-python - <<'EOF'
+{python} - <<'EOF'
 from openai import OpenAI
 client = OpenAI(base_url="{base}/v1", api_key="{key}", default_headers={{"X-Data-Subject": "patient-0001"}})
 answer = client.chat.completions.create(model="deepseek-ai/DeepSeek-V3",
@@ -194,10 +358,7 @@ print(answer.choices[0].message.content)
 EOF
 (The simulator echoes what the model saw: names and numbers arrive as [PERSON_1]-style tokens,
 and the gateway restores them for the clinician role.) Ctrl-C stops both.
-""",
-            flush=True,
-        )
-        return _run_server(settings, simulated=True)
+"""
 
 
 def cmd_engine_sim(args: argparse.Namespace, _unused: Settings) -> int:

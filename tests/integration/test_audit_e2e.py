@@ -106,17 +106,16 @@ def _create_keys(data_dir: Path, roles: list[str], env: dict[str, str] | None = 
     return out
 
 
-def _auth(key: str, request_id: str | None = None, subject: str | None = None) -> dict[str, str]:
+def _auth(key: str, subject: str | None = None) -> dict[str, str]:
     headers = {"Authorization": f"Bearer {key}"}
-    if request_id:
-        headers["X-Request-Id"] = request_id
     if subject:
         headers["X-Data-Subject"] = subject
     return headers
 
 
-def _rid(label: str) -> str:
-    return f"e2e-{label}-{uuid.uuid4().hex[:10]}"
+def _rid(response: httpx.Response) -> str:
+    """The request id the gateway gave this request (the one its audit records carry)."""
+    return response.headers["x-request-id"]
 
 
 def _chat_body(prompt: str, stream: bool = False) -> dict[str, Any]:
@@ -176,24 +175,26 @@ def _run_traffic(gw_url: str, sim: Simulator, keys: dict[str, dict], stream_role
     Returns request id by label. Asserts the client really got the marked answers, so the leak
     checks that follow are about text that did pass through the gateway.
     """
-    rids = {"plain": _rid("plain"), "stream": _rid("stream")}
+    rids: dict[str, str] = {}
     assert httpx.put(sim.url + "/sim/script", json=SCRIPT, trust_env=False).status_code == 200
     try:
         plain = httpx.post(
             gw_url + "/v1/chat/completions",
-            headers=_auth(keys["service"]["key"], rids["plain"], SUBJECT),
+            headers=_auth(keys["service"]["key"], SUBJECT),
             json=_chat_body(f"Please summarize {PROMPT_MARKERS[0]} now"),
             timeout=30,
         )
         assert plain.status_code == 200, plain.text
+        rids["plain"] = _rid(plain)
         assert ANSWER_MARKERS[0] in plain.json()["choices"][0]["message"]["content"]
         streamed = httpx.post(
             gw_url + "/v1/chat/completions",
-            headers=_auth(keys[stream_role]["key"], rids["stream"], SUBJECT),
+            headers=_auth(keys[stream_role]["key"], SUBJECT),
             json=_chat_body(f"Please summarize {PROMPT_MARKERS[1]} now", stream=True),
             timeout=30,
         )
         assert streamed.status_code == 200, streamed.text
+        rids["stream"] = _rid(streamed)
         events = _sse_events(streamed.text)
         assert events[-1] == "[DONE]"
         assert ANSWER_MARKERS[1] in _stream_text(events)
@@ -224,13 +225,15 @@ class Stack:
         body: dict[str, Any] = response.json()
         return body
 
-    def record(self, seq: int, role: str = "auditor", request_id: str | None = None) -> dict[str, Any]:
-        response = httpx.get(
-            self.gw.url + f"/audit/records/{seq}", headers=_auth(self.key(role), request_id), timeout=30
-        )
+    def record(self, seq: int, role: str = "auditor") -> dict[str, Any]:
+        return self.record_and_id(seq, role)[0]
+
+    def record_and_id(self, seq: int, role: str = "auditor") -> tuple[dict[str, Any], str]:
+        """One record as ``role`` reads it, and the request id of that read."""
+        response = httpx.get(self.gw.url + f"/audit/records/{seq}", headers=_auth(self.key(role)), timeout=30)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
-        return body
+        return body, _rid(response)
 
     def only(self, kind: str, request_id: str) -> dict[str, Any]:
         """The single record of ``kind`` for ``request_id`` (fails if there is not exactly one)."""
@@ -370,14 +373,14 @@ def test_postgres_tables_hold_no_prompt_answer_subject_or_api_key_in_clear(
 
 
 def test_non_streaming_chat_is_recorded_before_the_body_arrives(stack: Stack) -> None:
-    rid = _rid("nonstream")
     response = httpx.post(
         stack.gw.url + "/v1/chat/completions",
-        headers=_auth(stack.key("service"), rid, "subject-e2e-other-1"),
+        headers=_auth(stack.key("service"), "subject-e2e-other-1"),
         json=_chat_body("recorded first"),
         timeout=30,
     )
     assert response.status_code == 200, response.text
+    rid = _rid(response)
     # Read straight from the file at once: both records must already be committed.
     assert _raw_kinds(stack.gw.data_dir, rid) == ["chat.request", "chat.response"]
     request, answer = (stack.only(kind, rid) for kind in ("chat.request", "chat.response"))
@@ -386,16 +389,16 @@ def test_non_streaming_chat_is_recorded_before_the_body_arrives(stack: Stack) ->
 
 
 def test_streaming_chat_response_record_is_committed_before_done(stack: Stack) -> None:
-    rid = _rid("streamdone")
     seen_done = False
     with httpx.stream(
         "POST",
         stack.gw.url + "/v1/chat/completions",
-        headers=_auth(stack.key("clinician"), rid, "subject-e2e-other-2"),
+        headers=_auth(stack.key("clinician"), "subject-e2e-other-2"),
         json=_chat_body("one two three four five", stream=True),
         timeout=30,
     ) as response:
         assert response.status_code == 200
+        rid = _rid(response)
         for line in response.iter_lines():
             if line.strip() == "data: [DONE]":
                 seen_done = True
@@ -413,17 +416,15 @@ def test_every_request_has_a_request_and_a_response_record_with_its_request_id(
     kind = "chat" if "chat" in path else "completions"
     rids = []
     for stream in (False, True, False, True):
-        rid = _rid(kind)
+        label = uuid.uuid4().hex[:10]
         body: dict[str, Any] = {"model": MODEL, "stream": stream}
         if kind == "chat":
-            body["messages"] = [{"role": "user", "content": f"pairing {rid}"}]
+            body["messages"] = [{"role": "user", "content": f"pairing {label}"}]
         else:
-            body["prompt"] = f"pairing {rid}"
-        response = httpx.post(
-            stack.gw.url + path, headers=_auth(stack.key("service"), rid), json=body, timeout=30
-        )
+            body["prompt"] = f"pairing {label}"
+        response = httpx.post(stack.gw.url + path, headers=_auth(stack.key("service")), json=body, timeout=30)
         assert response.status_code == 200, response.text
-        rids.append(rid)
+        rids.append(_rid(response))
     for rid in rids:
         records = stack.records(request_id=rid)["data"]
         assert [r["kind"] for r in records] == [f"{kind}.request", f"{kind}.response"], rid
@@ -434,32 +435,29 @@ def test_every_request_has_a_request_and_a_response_record_with_its_request_id(
 
 
 def test_bad_key_is_recorded_as_auth_failure(stack: Stack) -> None:
-    rid = _rid("authfail")
     response = httpx.post(
         stack.gw.url + "/v1/chat/completions",
-        headers=_auth("gw_nopenope_" + "x" * 43, rid),
+        headers=_auth("gw_nopenope_" + "x" * 43),
         json=_chat_body("never forwarded"),
     )
     assert response.status_code == 401
-    record = stack.only("auth.failure", rid)
+    record = stack.only("auth.failure", _rid(response))
     assert record["decision"] == "deny" and record["principal"] is None
 
 
 def test_denied_route_is_recorded_as_authz_denied(stack: Stack) -> None:
     before = len(stack.sim.requests())
-    rid = _rid("denied")
     response = httpx.post(
         stack.gw.url + "/v1/chat/completions",
-        headers=_auth(stack.key("auditor"), rid),
+        headers=_auth(stack.key("auditor")),
         json=_chat_body("auditors do not chat"),
     )
     assert response.status_code == 403
-    record = stack.only("authz.denied", rid)
+    record = stack.only("authz.denied", _rid(response))
     assert record["decision"] == "deny" and record["principal"] == stack.key_id("auditor")
-    rid = _rid("denied-audit")
-    response = httpx.get(stack.gw.url + "/audit/records", headers=_auth(stack.key("service"), rid))
+    response = httpx.get(stack.gw.url + "/audit/records", headers=_auth(stack.key("service")))
     assert response.status_code == 403
-    assert stack.only("authz.denied", rid)["principal"] == stack.key_id("service")
+    assert stack.only("authz.denied", _rid(response))["principal"] == stack.key_id("service")
     assert len(stack.sim.requests()) == before
 
 
@@ -535,8 +533,7 @@ def test_records_paginate_with_a_cursor(stack: Stack) -> None:
 
 def test_auditor_reads_decrypted_content_and_the_read_is_recorded(stack: Stack) -> None:
     request = stack.only("chat.request", stack.traffic["plain"])
-    rid = _rid("read-content")
-    view = stack.record(request["seq"], request_id=rid)
+    view, rid = stack.record_and_id(request["seq"])
     assert view["content_status"] == "ok" and view["content_included"] is True
     assert view["content"]["request"]["messages"][0]["content"] == f"Please summarize {PROMPT_MARKERS[0]} now"
     answer = stack.only("chat.response", stack.traffic["stream"])
@@ -551,11 +548,11 @@ def test_auditor_reads_decrypted_content_and_the_read_is_recorded(stack: Stack) 
 
 def test_role_without_read_content_sees_headers_only(stack: Stack) -> None:
     request = stack.only("chat.request", stack.traffic["plain"])
-    rid = _rid("read-headers")
     response = httpx.get(
-        stack.gw.url + f"/audit/records/{request['seq']}", headers=_auth(stack.key("reviewer"), rid)
+        stack.gw.url + f"/audit/records/{request['seq']}", headers=_auth(stack.key("reviewer"))
     )
     assert response.status_code == 200, response.text
+    rid = _rid(response)
     view = response.json()
     assert view["header"]["seq"] == request["seq"]
     assert view["content"] is None and view["content_included"] is False
@@ -570,14 +567,13 @@ def test_role_without_read_content_sees_headers_only(stack: Stack) -> None:
 
 
 def test_list_is_itself_recorded_as_audit_read(stack: Stack) -> None:
-    rid = _rid("list")
     response = httpx.get(
         stack.gw.url + "/audit/records",
-        headers=_auth(stack.key("auditor"), rid),
+        headers=_auth(stack.key("auditor")),
         params={"kind": "chat.response"},
     )
     assert response.status_code == 200
-    read = stack.only("audit.read", rid)
+    read = stack.only("audit.read", _rid(response))
     assert read["principal"] == stack.key_id("auditor")
     details = stack.record(read["seq"])["content"]
     assert details["filters"]["kind"] == "chat.response"
@@ -585,8 +581,8 @@ def test_list_is_itself_recorded_as_audit_read(stack: Stack) -> None:
 
 
 def test_verify_endpoint_says_ok_and_is_recorded(stack: Stack) -> None:
-    rid = _rid("verify")
-    response = httpx.get(stack.gw.url + "/audit/verify", headers=_auth(stack.key("auditor"), rid), timeout=60)
+    response = httpx.get(stack.gw.url + "/audit/verify", headers=_auth(stack.key("auditor")), timeout=60)
+    rid = _rid(response)
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["ok"] is True and report["first_bad_seq"] is None
@@ -598,11 +594,11 @@ def test_verify_endpoint_says_ok_and_is_recorded(stack: Stack) -> None:
 def test_export_bundle_verifies_offline_and_one_changed_line_is_rejected(
     stack: Stack, tmp_path: Path
 ) -> None:
-    rid = _rid("export")
     response = httpx.post(
-        stack.gw.url + "/audit/export", headers=_auth(stack.key("auditor"), rid), json={}, timeout=60
+        stack.gw.url + "/audit/export", headers=_auth(stack.key("auditor")), json={}, timeout=60
     )
     assert response.status_code == 200, response.text
+    rid = _rid(response)
     bundle = tmp_path / "audit.bundle"
     bundle.write_bytes(response.content)
     lines = response.content.decode().splitlines()
@@ -904,15 +900,14 @@ def _kek_files(data_dir: Path) -> list[str]:
 
 
 def _chat(stack: Stack, prompt: str, subject: str) -> str:
-    rid = _rid("rotate")
     response = httpx.post(
         stack.gw.url + "/v1/chat/completions",
-        headers=_auth(stack.key("service"), rid, subject),
+        headers=_auth(stack.key("service"), subject),
         json=_chat_body(prompt),
         timeout=30,
     )
     assert response.status_code == 200, response.text
-    return rid
+    return _rid(response)
 
 
 def test_keyring_rotation_keeps_every_record_decryptable_and_retire_removes_the_old_kek(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -357,14 +356,11 @@ def test_injection_is_refused_for_service_before_the_engine(
 
 def test_injection_passes_flagged_for_clinician(gw: Gateway, sim: Simulator, keys: dict[str, str]) -> None:
     sim.clear()
-    request_id = f"inj-{uuid.uuid4().hex[:12]}"
-    choice = (
-        _sdk(gw, keys["clinician"])
-        .chat.completions.create(
-            model=MODEL, messages=_messages(INJECTION), extra_headers={"X-Request-Id": request_id}
-        )
-        .choices[0]
+    raw = _sdk(gw, keys["clinician"]).chat.completions.with_raw_response.create(
+        model=MODEL, messages=_messages(INJECTION)
     )
+    request_id = raw.headers["x-request-id"]
+    choice = raw.parse().choices[0]
     assert choice.message.content == INJECTION  # echo: the model got it
     assert len(sim.requests()) == 1
     auditor = {"Authorization": f"Bearer {keys['auditor']}"}
