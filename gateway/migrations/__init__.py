@@ -31,6 +31,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+    elif connection.dialect.name == "sqlite":
+        # Serializes upgrades from several processes (``serve --workers N`` on a fresh data
+        # directory): without it two workers both create the version table and one fails.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     command.upgrade(alembic_config(connection), "head")
 
 
