@@ -19,7 +19,6 @@ from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     IbanRecognizer,
     IpRecognizer,
-    UsSsnRecognizer,
 )
 
 from policies.errors import DetectionUnavailable
@@ -28,10 +27,11 @@ from policies.pii.config import PIIPolicy
 from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.recognizers_en import (
-    OfflineEmailRecognizer,
+    EmailAddressRecognizer,
     PersonNerRecognizer,
     english_pattern_recognizers,
 )
+from policies.pii.recognizers_plates import plate_recognizers
 from policies.pii.recognizers_site import site_recognizers
 from policies.pii.recognizers_zh import (
     BankCardRecognizer,
@@ -71,10 +71,9 @@ MAX_STRUCTURED_LENGTH = 96
 # engine (``regex``) and flags, costs far less than analyze() with its explanations and logging.
 _MATCH_ONLY_FLAGS: dict[type[EntityRecognizer], int | None] = {
     PatternRecognizer: None,  # site patterns from the policy
-    OfflineEmailRecognizer: None,
+    EmailAddressRecognizer: None,
     CreditCardRecognizer: None,
     IbanRecognizer: None,
-    UsSsnRecognizer: None,
     IpRecognizer: None,
     CnIdCardRecognizer: None,
     CnMobileRecognizer: None,
@@ -121,6 +120,7 @@ class PIIDetector:
             CnPassportRecognizer(),
             ChineseNameRecognizer(),
             ChineseAddressRecognizer(),
+            *plate_recognizers(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:

@@ -39,6 +39,7 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "DATE_TIME",
         "CN_ID_CARD",
         "CN_PASSPORT",
+        "VEHICLE_PLATE",
     }
 )
 _ENTITY_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*[A-Z]")

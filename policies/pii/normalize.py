@@ -26,17 +26,32 @@ _INVISIBLE = frozenset(
 )
 _INVISIBLE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_INVISIBLE)) + "]")
 
-# Digit groups split by spaces, dashes or dots: "138 1234 5678", "6222-0212-...", "1.3.8...".
-_SEP = r"[ \t.\-\u2010\u2011\u2012\u2013\u2014\u2212]{1,3}"
-_DIGIT_RUN_RE = re.compile(r"\d+(?:" + _SEP + r"\d+)+(?:" + _SEP + r"?[Xx](?![A-Za-z]))?")
+# Digit groups split by spaces, dashes (hyphens, en and em dashes, minus), dots, or slashes:
+# "138 1234 5678", "6222-0212-...", "1.3.8...", "5 3 6 2 2 1 2 3 4", "536–22–1234", "415/555/0137".
+# A slash with spaces around it ("536221234 / 536221234") separates two numbers.
+_SEP_CHARS = " \t.\\-\u2010-\u2015\u2212"
+_SEP = "(?:[" + _SEP_CHARS + "]{1,3}|/{1,2})"
+# A line break after groups of four digits: a card number wrapped by a mail client or typed
+# over two lines. Other digit groups on separate lines (a column of lab values) stay apart.
+_BREAK = "[" + _SEP_CHARS + "]{0,2}\r?\n[ \t]{0,3}"
+_DIGIT_RUN_RE = re.compile(r"\d+(?:(?:" + _SEP + "|" + _BREAK + r")\d+)+(?:" + _SEP + r"?[Xx](?![A-Za-z]))?")
 _SEP_RE = re.compile(_SEP)
 # Shapes that are already recognized with their separators and that joining would destroy.
 _KEEP_SHAPES: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![.\dXx])"),  # IPv4
     re.compile(r"\d{3}([- .])\d{2}\1\d{4}"),  # US SSN
-    re.compile(r"\d{4}([-.])\d{1,2}\1\d{1,2}"),  # ISO date
-    re.compile(r"\d{1,2}([-.])\d{1,2}\1\d{2,4}"),  # day/month first date
+    re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}"),  # ISO date, 2024/03/05 too
+    re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}"),  # day/month first date, 03/05/2024 too
 )
+# Chinese numerals written digit by digit ("一三八一二三四五六七八", 幺 for 1 as said on the phone,
+# the financial forms 壹贰叁...): read as digits only in a run of seven or more, so that 一次, 三个月,
+# 二甲双胍 and 二〇二四年 are left alone.
+_CN_DIGITS = dict(zip("〇零一幺二三四五六七八九", "001123456789", strict=True)) | dict(
+    zip("壹贰叁肆伍陆柒捌玖", "123456789", strict=True)
+)
+_CN_DIGIT = "[" + "".join(_CN_DIGITS) + r"\d]"
+_CN_NUMERAL_RUN_RE = regex.compile(_CN_DIGIT + "(?:[" + _SEP_CHARS + "]{0,2}" + _CN_DIGIT + "){6,}")
+_CN_NUMERAL_RE = regex.compile("[" + "".join(_CN_DIGITS) + "]")
 _DECIMAL = re.compile(r"\d+\.\d+(?![.\d])")
 _KEEP_SHAPES = (*_KEEP_SHAPES, _DECIMAL)
 _MIN_JOINED_DIGITS = 7
@@ -68,8 +83,8 @@ def _needs_char_pass(text: str) -> bool:
 
 
 def normalize(text: str) -> NormalizedText:
-    """NFKC per character, digits of every script as ASCII, invisible and bidi controls removed,
-    split digit groups joined."""
+    """NFKC per character, digits of every script as ASCII, runs of Chinese numerals as digits,
+    invisible and bidi controls removed, split digit groups joined."""
     if not _needs_char_pass(text) and not _DIGIT_RUN_RE.search(text):
         return NormalizedText(text, text, None)
     chars: list[str] = []
@@ -93,6 +108,8 @@ def normalize(text: str) -> NormalizedText:
                 chars.append(_ascii_digit(out) if out.isdigit() or ord(out) > 0xFFFF else out)
                 origin.append(index)
     stage = "".join(chars)
+    if not text.isascii() and _CN_NUMERAL_RE.search(stage):
+        stage = _CN_NUMERAL_RUN_RE.sub(_numerals_as_digits, stage)  # one character for one: origin holds
     if not _DIGIT_RUN_RE.search(stage):
         if stage == text:
             return NormalizedText(text, text, None)
@@ -140,6 +157,14 @@ def _ascii_digit(ch: str) -> str:
     return chr(0x30 + value)
 
 
+_CN_DIGIT_TABLE = str.maketrans(_CN_DIGITS)
+
+
+def _numerals_as_digits(run: regex.Match[str]) -> str:
+    value: str = run.group(0)
+    return value.translate(_CN_DIGIT_TABLE) if _CN_NUMERAL_RE.search(value) else value
+
+
 _GROUP_RE = re.compile(r"\d+|[Xx]")
 
 
@@ -153,13 +178,16 @@ def _joinable_pieces(run: str) -> list[tuple[int, int]]:
     groups = [(m.start(), m.end()) for m in _GROUP_RE.finditer(run)]
     pieces: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
+    fours = 0  # how many groups of ``current`` are four digits
 
     def flush() -> None:
+        nonlocal fours
         if len(current) > 1:
             digits = sum((run[s:e].isdigit() and e - s) or 1 for s, e in current)
             if digits >= _MIN_JOINED_DIGITS:
                 pieces.append((current[0][0], current[-1][1]))
         current.clear()
+        fours = 0
 
     index = 0
     while index < len(groups):
@@ -170,7 +198,15 @@ def _joinable_pieces(run: str) -> list[tuple[int, int]]:
             while index < len(groups) and groups[index][0] < protected_end:
                 index += 1
             continue
+        group_start, group_end = groups[index]
+        if current and "\n" in run[current[-1][1] : start]:
+            # A line break inside a card number: groups of four, then three or four more, at most
+            # 19 digits (4-4-4-4, 4-6-5 written 4-4-4-3). A column of numbers is not joined.
+            size = group_end - group_start
+            if not (fours == len(current) and 3 <= size <= 4 and 4 * fours + size <= 19):
+                flush()
         current.append(groups[index])
+        fours += group_end - group_start == 4 and run[group_start:group_end].isdigit()
         index += 1
     flush()
     return pieces

@@ -1,34 +1,103 @@
-"""English-side recognizers: Presidio's own, configured offline, plus date of birth."""
+"""English-side recognizers: Presidio's own where they suffice, the project's own e-mail, SSN and
+context-phone recognizers where they do not, plus date of birth."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-import tldextract
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
-    EmailRecognizer,
     IbanRecognizer,
     IpRecognizer,
     PhoneRecognizer,
     SpacyRecognizer,
-    UsSsnRecognizer,
 )
 
 from policies.pii.recognizer_base import RuleRecognizer
 
-# Public suffix list from the snapshot bundled in the tldextract wheel: no suffix list
-# URLs and no cache directory, so tldextract never opens a connection or writes a file.
-OFFLINE_TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
+class ContextWords:
+    """Words that make a shape count: Latin ones as whole words, case-insensitively (``cell`` is not
+    in ``cellulitis``, ``ssn`` not in ``classnotes``), Chinese ones anywhere (no spaces to bound them).
 
-class OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio's EmailRecognizer, validating domains against the bundled suffix list.
-
-    A match does not start with Chinese text glued to the address (邮箱user@example.com).
+    Matched on the raw text around a candidate: Presidio's lemma-based enhancer sees a Chinese run
+    as one token and drops ``#`` (``SS#``), so recognizers that need context check it themselves.
     """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        latin = sorted({w.lower() for w in words if w.isascii()}, key=len, reverse=True)
+        other = sorted({w for w in words if not w.isascii()}, key=len, reverse=True)
+        parts = []
+        if latin:
+            parts.append(r"(?<![A-Za-z])(?:" + "|".join(regex.escape(w) for w in latin) + r")(?![A-Za-z])")
+        if other:
+            parts.extend(regex.escape(w) for w in other)
+        self._re = regex.compile("|".join(parts), regex.IGNORECASE)
+
+    def anywhere(self, text: str) -> bool:
+        """Whether one of the words occurs in ``text`` at all (a cheap pre-check)."""
+        return self._re.search(text) is not None
+
+    def ends(self, text: str) -> list[int]:
+        """Where each occurrence of a word in ``text`` ends."""
+        return [match.end() for match in self._re.finditer(text)]
+
+    def near(self, text: str, start: int, end: int, before: int = 40, after: int = 20) -> bool:
+        """Whether one of the words ends within ``before`` characters before ``text[start:end]`` or
+        starts within ``after`` characters after it."""
+        if self._re.search(text, max(0, start - before), start) is not None:
+            return True
+        stop = min(len(text), end + after)
+        while stop < len(text) and text[stop].isalpha() and text[stop].isascii():
+            stop += 1  # a word cut by the window is not a whole word
+        return self._re.search(text, end, stop) is not None
+
+
+# Characters of an address: ASCII and Latin letters with diacritics, never CJK, so that an address
+# glued to Chinese text (绑定邮箱wang.li@corp.io请查收) is matched without the text around it.
+_LOCAL = r"[A-Za-z0-9\u00C0-\u024F!#$%&'*+/=?^_`{|}~\-]"
+_LABEL = r"[A-Za-z0-9\u00C0-\u024F](?:[A-Za-z0-9\u00C0-\u024F\-]{0,61}[A-Za-z0-9\u00C0-\u024F])?"
+_EMAIL_PATTERN = (
+    r"(?<![A-Za-z0-9\u00C0-\u024F!#$%&'*+/=?^_`{|}~.\-])"  # the start of a local part, not its middle
+    + _LOCAL
+    + r"+(?:\."
+    + _LOCAL
+    + r"+)*@"
+    + _LABEL
+    + r"(?:\."
+    + _LABEL
+    + r")*"
+    r"(?![A-Za-z0-9\u00C0-\u024F\-])"
+)
+_URL_USERINFO_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s/@:]{0,256}:\Z")
+# Dosing shorthand that looks like user@host: "1 tab@bedtime", "metformin 500mg@night".
+_SCHEDULE_WORDS = frozenset(
+    "night bedtime noon midnight morning evening am pm hs qhs lunch breakfast dinner supper meals".split()
+)
+
+
+class EmailAddressRecognizer(PatternRecognizer):
+    """Any syntactically valid e-mail address, whatever its domain.
+
+    Intranet and reserved names (``.local``, ``.internal``, ``.corp``, ``.lan``, ``.home.arpa``,
+    ``.example``) and single-label hosts (``ops@fileserver``) are what hospitals and banks use
+    internally, so no public-suffix check: a dotted domain whose last label has a letter scores
+    1.0 (``lodash@4.17.21`` is a version, not an address), a single-label host 0.8 (its local
+    part must start with a letter, and dosing shorthand such as ``tab@bedtime`` is not an address).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            name="EmailAddressRecognizer",
+            patterns=[Pattern("email_address", _EMAIL_PATTERN, 0.8)],
+            context=["email", "e-mail", "mail"],
+            supported_language="en",
+        )
 
     def analyze(
         self,
@@ -37,14 +106,76 @@ class OfflineEmailRecognizer(EmailRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        for result in results:
-            while result.start < result.end and not text[result.start].isascii():
-                result.start += 1
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        # ``scheme://user:password@host``: the "local part" is a password (the secret rules own
+        # it) and the "domain" a server name, not a mailbox.
+        return [r for r in results if not _URL_USERINFO_BEFORE.search(text, 0, r.start)]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        local, _, domain = pattern_text.rpartition("@")
+        labels = domain.split(".")
+        if len(labels) > 1:
+            return any(ch.isalpha() for ch in labels[-1])  # not a version: lodash@4.17.21
+        if not local[:1].isalpha() or domain.lower() in _SCHEDULE_WORDS:
+            return False
+        return None
+
+
+# US Social Security numbers. Presidio's recognizer scores 9 bare digits 0.05 (0.4 next to "ssn"):
+# the answer filter (all findings from 0.3) caught "ssn 536221234", the request side (0.5) let it
+# through. Here any 9-digit SSN shape next to an SSN word scores 0.85, whatever separates its
+# digits (normalize joins most separators; decimals and dates it keeps apart are bridged here).
+_SSN_GAP = "[ .\\-\u2010-\u2015\u2212/]{0,3}"
+_SSN_SHAPE_RE = regex.compile(rf"(?<!\d{_SSN_GAP})\d(?:{_SSN_GAP}\d){{8}}(?!{_SSN_GAP}\d)")
+_SSN_DASHED_RE = regex.compile(r"\d{3}([- .])\d{2}\1\d{4}")
+_SSN_CONTEXT = ContextWords(
+    [
+        # "social" covers "social security (number|no.|#)" and "her social is ...".
+        *("ssn", "ssns", "ssn#", "ss#", "ss #", "ss no", "social", "soc sec", "soc. sec", "socsec"),
+        *("社会安全号", "社安号"),
+    ]
+)
+_SSN_PLACEHOLDERS = frozenset({"123456789", "987654320", "078051120"})
+
+
+class SsnRecognizer(RuleRecognizer):
+    """US Social Security numbers: ``NNN-NN-NNNN`` (or spaces, dots) alone at 0.5 as Presidio does;
+    any 9-digit form (bare, spaced, dashed, slashed) at 0.85 next to an SSN word. Numbers the SSA
+    never issues (area 000, 666; group 00; serial 0000; one digit repeated; published samples)
+    are not reported."""
+
+    entity_type = "US_SSN"
+    WITH_CONTEXT = 0.85
+    DASHED_ALONE = 0.5
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if "US_SSN" not in entities:
+            return []
+        results: list[RecognizerResult] = []
+        for match in _SSN_SHAPE_RE.finditer(text):
+            digits = "".join(ch for ch in match.group(0) if ch.isdigit())
+            if not _issued_ssn(digits):
+                continue
+            if _SSN_CONTEXT.near(text, match.start(), match.end()):
+                score = self.WITH_CONTEXT
+            elif _SSN_DASHED_RE.fullmatch(match.group(0)):
+                score = self.DASHED_ALONE
+            else:
+                continue
+            results.append(RecognizerResult("US_SSN", match.start(), match.end(), score))
         return results
 
-    def validate_result(self, pattern_text: str) -> bool:
-        return OFFLINE_TLD_EXTRACT(pattern_text).fqdn != ""
+
+def _issued_ssn(digits: str) -> bool:
+    return not (
+        len(set(digits)) == 1
+        or digits[:3] in ("000", "666")
+        or digits[3:5] == "00"
+        or digits[5:] == "0000"
+        or digits in _SSN_PLACEHOLDERS
+    )
 
 
 _MONTHS = (
@@ -125,6 +256,66 @@ class FastPhoneRecognizer(PhoneRecognizer):
         return [r for r in results if not _IPV4_RE.fullmatch(text[r.start : r.end])]
 
 
+# A phone shape on normalized text, where digit groups are already joined: "+1 (415) 5550137",
+# "+44 (0)2079460958", "(021) 62345678", "4155550137". 7 to 15 digits (E.164 allows 15).
+_PHONE_SHAPE_RE = regex.compile(
+    r"(?<![A-Za-z0-9_+\-/.@])(?:\+\d{1,3} ?)?(?:\(0\) ?)?(?:\(\d{1,5}\) ?)?\d{3,15}(?![A-Za-z0-9_@]|[.\-/]\d)"
+)
+_PHONE_CONTEXT = ContextWords(
+    [
+        *("phone", "phones", "phoned", "telephone", "tel", "ph", "mobile", "mob", "cell", "cellphone"),
+        *("call", "calls", "called", "calling", "callback", "call-back", "fax", "faxed", "contact"),
+        *("contacts", "contacted", "reach", "reached", "reachable", "number", "dial", "dialled", "dialed"),
+        *("landline", "hotline", "helpline", "pager", "bleep", "whatsapp", "sms", "ext", "extension"),
+        *("ring", "rang"),
+        *("电话", "手机", "联系", "致电", "拨打", "来电", "回电", "座机", "固话", "传真", "热线", "号码"),
+        *("微信", "短信", "呼叫", "打给", "分机", "电联"),
+    ]
+)
+# Code systems whose numbers are clinical or logistic facts, not phones ("NDC 0002-1433-80").
+_CODE_SYSTEM_RE = regex.compile(
+    r"(?<![A-Za-z])(?:ndc|loinc|cpt|hcpcs|icd(?:-?1[01]|-?9)?(?:-cm)?|snomed(?: ct)?|rxnorm|lot|batch)"
+    r"(?![A-Za-z])(?:\s*(?:no\.?|number|#|:))?\s*$",
+    regex.IGNORECASE,
+)
+_COMPACT_DATE_RE = re.compile(
+    r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # 20240305
+    r"|(?:19|20)\d{2}(?:19|20)\d{2}"  # 2023-2024
+)
+
+
+class ContextPhoneRecognizer(RuleRecognizer):
+    """Any phone shape next to a phone word (phone, tel, call, fax, contact, reach, 电话, 手机 ...).
+
+    libphonenumber rejects numbers with unassigned area codes and regional shapes outside its
+    regions (FastPhoneRecognizer reports only valid ones); next to a phone word a 7-15 digit number
+    is a phone all the same: over-redacting a number is cheap, leaking one is not. Compact dates
+    (20240305, 2023-2024), numbers right after a code system's name (NDC, LOINC, CPT, ICD, lot)
+    and runs of one repeated digit are not phones.
+    """
+
+    entity_type = "PHONE_NUMBER"
+    SCORE = 0.7
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if "PHONE_NUMBER" not in entities or not _PHONE_HINT_RE.search(text):
+            return []
+        if not _PHONE_CONTEXT.anywhere(text):
+            return []
+        results: list[RecognizerResult] = []
+        for match in _PHONE_SHAPE_RE.finditer(text):
+            digits = "".join(ch for ch in match.group(0) if ch.isdigit())
+            if not 7 <= len(digits) <= 15 or len(set(digits)) == 1 or _COMPACT_DATE_RE.fullmatch(digits):
+                continue
+            if _CODE_SYSTEM_RE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            if _PHONE_CONTEXT.near(text, match.start(), match.end()):
+                results.append(RecognizerResult("PHONE_NUMBER", match.start(), match.end(), self.SCORE))
+        return results
+
+
 # Words spaCy's small model glues onto names at the start of a clause ("Email John ...").
 _NOT_NAME_WORDS = frozenset(
     "email e-mail mail chart call phone tel plan patient pt seen refund contact login referral discussed "
@@ -175,15 +366,17 @@ class PersonNerRecognizer(SpacyRecognizer):
 
 
 def english_pattern_recognizers() -> list[EntityRecognizer]:
-    """Presidio's structured-identifier recognizers used by the gateway."""
+    """The structured-identifier recognizers of the English side: Presidio's, and the project's own
+    where Presidio's miss what hospitals and banks write."""
     return [
-        OfflineEmailRecognizer(),
+        EmailAddressRecognizer(),
         FastPhoneRecognizer(
             supported_regions=("US", "GB"), context=["phone", "tel", "mobile", "cell", "call"]
         ),
+        ContextPhoneRecognizer(),
         CreditCardRecognizer(),
         IbanRecognizer(),
-        UsSsnRecognizer(),
+        SsnRecognizer(),
         IpRecognizer(),
         DateOfBirthRecognizer(),
     ]

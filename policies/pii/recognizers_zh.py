@@ -7,6 +7,7 @@ so it cannot find 护照 in 护照号码E12345678.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import re
 import threading
@@ -44,23 +45,48 @@ class _ContextPatternRecognizer(PatternRecognizer):
         return results
 
 
+# First two digits of a resident ID: province-level division (GB/T 2260), Taiwan, Hong Kong, Macau.
+_CN_ID_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
+    "71 81 82".split()
+)
+
+
+def is_plausible_cn_id(value: str) -> bool:
+    """An 18-character resident ID shape with a real province code and a possible birth date,
+    whatever its check character."""
+    if len(value) != 18 or not value[:17].isdigit() or value[:2] not in _CN_ID_PROVINCES:
+        return False
+    try:
+        birth = _dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    return 1900 <= birth.year and birth <= _dt.date.today()
+
+
 class CnIdCardRecognizer(_ContextPatternRecognizer):
-    """PRC resident identity number: 18 characters, MOD 11-2 check, plausible birth date."""
+    """PRC resident identity number: 18 characters with a plausible region and birth date.
+
+    A correct MOD 11-2 check character scores 1.0. A wrong one scores 0.6 (0.85 next to an ID
+    word): a mistyped ID still identifies its holder, and one typo in 18 characters is common.
+    """
 
     CONTEXT_WORDS = ("身份证", "证件", "id card", "identity", "resident id", "公民身份")
-    CONTEXT_SCORE = 1.0
+    CONTEXT_SCORE = 0.85  # for a wrong check character; a valid ID scores 1.0 anyway
 
     def __init__(self) -> None:
         super().__init__(
             supported_entity="CN_ID_CARD",
             name="CnIdCardRecognizer",
-            patterns=[Pattern("cn_id_18", r"(?<!\d)[1-9]\d{16}[\dXx](?![\dA-Za-z])", 0.9)],
+            patterns=[Pattern("cn_id_18", r"(?<!\d)[1-9]\d{16}[\dXx](?![\dA-Za-z])", 0.6)],
             context=[],
             supported_language="en",
         )
 
-    def validate_result(self, pattern_text: str) -> bool:
-        return is_valid_cn_id(pattern_text)
+    def validate_result(self, pattern_text: str) -> bool | None:
+        if is_valid_cn_id(pattern_text):
+            return True
+        return None if is_plausible_cn_id(pattern_text) else False
 
 
 class CnMobileRecognizer(_ContextPatternRecognizer):
@@ -101,8 +127,8 @@ class BankCardRecognizer(_ContextPatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        if len(pattern_text) == 18 and is_valid_cn_id(pattern_text):
-            return False
+        if len(pattern_text) == 18 and is_plausible_cn_id(pattern_text):
+            return False  # a resident ID, even one with a wrong check character
         return is_luhn_valid(pattern_text)
 
 

@@ -15,6 +15,13 @@ def test_default_policy_parses_with_profiles_and_mrn_pattern() -> None:
     assert [p.name for p in policy.custom_patterns] == ["MEDICAL_RECORD_NUMBER"]
 
 
+def test_vehicle_plates_are_pseudonymized_by_default_and_redacted_when_strict() -> None:
+    policy = load_default_pii_policy()
+    assert policy.profile("default").action_for("VEHICLE_PLATE") is Action.PSEUDONYMIZE
+    assert policy.profile("clinical").action_for("VEHICLE_PLATE") is Action.PSEUDONYMIZE
+    assert policy.profile("strict").action_for("VEHICLE_PLATE") is Action.REDACT
+
+
 @pytest.mark.parametrize(
     ("doc", "key", "reason"),
     [
@@ -64,3 +71,10 @@ def test_custom_pattern_entity_type_may_be_given_an_action() -> None:
         "site.yaml",
     )
     assert policy.profile(None).action_for("EMPLOYEE_ID") is Action.REDACT
+
+
+def test_a_site_policy_may_name_vehicle_plates() -> None:
+    policy = parse_pii_policy(
+        {"pii": {"profiles": {"default": {"actions": {"VEHICLE_PLATE": "block"}}}}}, "site.yaml"
+    )
+    assert policy.profile("default").action_for("VEHICLE_PLATE") is Action.BLOCK

@@ -23,8 +23,9 @@ def test_cn_id_check_character_and_birth_date_are_validated() -> None:
     assert is_valid_cn_id("11010519491231002X")
 
 
-def test_invalid_cn_id_is_not_reported(detector: PIIDetector) -> None:
-    assert "CN_ID_CARD" not in _types(detector, "编号110105194912310021，请核对")
+def test_implausible_cn_id_is_not_reported_and_a_mistyped_one_is(detector: PIIDetector) -> None:
+    assert "110105199913321234" not in _types(detector, "编号110105199913321234，请核对")  # month 13
+    assert _types(detector, "编号110105194912310021，请核对")["110105194912310021"] == "CN_ID_CARD"
     assert _types(detector, "身份证号11010519491231002X")["11010519491231002X"] == "CN_ID_CARD"
 
 
