@@ -31,6 +31,7 @@ from policies.pii.recognizers_en import (
     PersonNerRecognizer,
     english_pattern_recognizers,
 )
+from policies.pii.recognizers_names import PersonNameRecognizer
 from policies.pii.recognizers_plates import plate_recognizers
 from policies.pii.recognizers_site import site_recognizers
 from policies.pii.recognizers_zh import (
@@ -113,6 +114,7 @@ class PIIDetector:
         self._engine.load()
         recognizers: list[EntityRecognizer] = [
             PersonNerRecognizer(),
+            PersonNameRecognizer(),
             *english_pattern_recognizers(),
             CnIdCardRecognizer(),
             CnMobileRecognizer(),

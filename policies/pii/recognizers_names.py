@@ -1,0 +1,773 @@
+"""English person names beyond what the small spaCy model finds.
+
+The model tags many names ORG or GPE, or misses them, in plain clinical and banking templates, in
+ALL CAPS, in lower case, and with digits for letters (``M4ria G0nzalez``). ``PersonNameRecognizer``
+finds them with first-name and surname lexicons built from public-domain lists (US Census 1990 and
+2010, SSA baby names: ``policies/pii/data/README.md``) and rules that hold in any casing:
+
+- a first name followed by a surname ("Maria Gonzalez", "john smith", "GONZALEZ, MARIA");
+- a title, a person word or a relation before the name ("Dr. Adeyemi", "patient oluwaseun
+  adebayo", "her daughter Ana"), or a personal detail after it ("..., DOB", "'s account", ", MD");
+- the model's ORG/GPE/NORP spans made of name-like words with one lexicon name in them.
+
+Names that are also common words ("Will", "Grant", "Rose", "Brown", "Long") count only with a
+second name part that is not, or with a context word. Words known to be clinical or banking terms,
+ordinary English words, eponyms ("Smith fracture", "Parkinson's disease") and places or
+institutions named after people ("St. Jude", "Johns Hopkins Hospital") are not names.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import regex
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from policies.pii.recognizer_base import RuleRecognizer
+
+# ---------------------------------------------------------------- lexicons
+
+
+@dataclass(frozen=True, slots=True)
+class NameLexicons:
+    """Lower-case ASCII lookups: first names and surnames, each split into names that are not
+    common English words and names that are; English words that are no names; clinical terms."""
+
+    first: frozenset[str]
+    first_common: frozenset[str]
+    last: frozenset[str]
+    last_common: frozenset[str]
+    words: frozenset[str]
+    clinical: frozenset[str]
+
+    def without(self, names: Iterable[str]) -> NameLexicons:
+        """The same lexicons less ``names`` (to measure the rules on names they do not list)."""
+        drop = frozenset(names)
+        return NameLexicons(
+            self.first - drop,
+            self.first_common - drop,
+            self.last - drop,
+            self.last_common - drop,
+            self.words,
+            self.clinical,
+        )
+
+
+_DATA = "data"
+
+
+def _read(name: str) -> frozenset[str]:
+    text = resources.files("policies.pii").joinpath(_DATA, name).read_text("utf-8")
+    return frozenset(line for line in text.split("\n") if line and not line.startswith("#"))
+
+
+@functools.cache
+def shipped_lexicons() -> NameLexicons:
+    """The lexicons shipped in ``policies/pii/data``, read once per process."""
+    return NameLexicons(
+        first=_read("first_names.txt"),
+        first_common=_read("first_names_common_words.txt"),
+        last=_read("surnames.txt"),
+        last_common=_read("surnames_common_words.txt"),
+        words=_read("english_words.txt"),
+        clinical=_read("clinical_terms.txt"),
+    )
+
+
+# ---------------------------------------------------------------- token classes
+
+FIRST = 1  # a first name that is not a common word
+FIRST_COMMON = 2  # a first name that is a common word ("will", "grace")
+LAST = 4
+LAST_COMMON = 8
+WORD = 16  # an English word, a clinical or banking term, a cue word: not a name part
+UNKNOWN = 32  # none of the above and shaped like a name: a name the lexicons do not list
+OBFUSCATED = 64  # digits for letters that spell a listed name ("G0nzalez")
+_NAME = FIRST | FIRST_COMMON | LAST | LAST_COMMON
+_STRONG = FIRST | LAST
+
+# Digits used for letters; "1" is tried as both "i" and "l".
+_LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
+_VOWELS = frozenset("aeiouy")
+# Inflections stripped before looking a word up, with the shortest stem each leaves (the shipped
+# word list keeps stems only; bench/build_name_lexicons.py drops the same inflections). No "-er":
+# too many surnames are a word plus "er" ("Boger", "Hunker").
+_SUFFIXES = (("s", 2), ("es", 3), ("ed", 4), ("d", 4), ("ing", 3), ("ly", 4))
+# Unknown words with these endings are drugs, procedures or conditions, not names.
+_CLINICAL_ENDING_RE = regex.compile(
+    r"(?:pril|olol|statin|formin|sartan|mab|nib|azole|cillin|mycin|oxacin|dipine|parin|lukast|prazole|"
+    r"gliptin|glutide|semide|thiazide|profen|codone|zepam|zolam|triptan|dronate|vir|amine|oxetine|azepine|"
+    r"tidine|afil|xaban|gatran|grel|flozin|tinib|triptyline|pramine|barbital|caine|tropin|relin|olone|"
+    r"asone|onide|cycline|penem|itis|ectomy|otomy|ostomy|plasty|scopy|graphy|emia|aemia|uria|osis|ology|"
+    r"ologist|algia|pathy|plasia|trophy|penia|cytosis)$"
+)
+_CACHE_LIMIT = 50_000
+
+
+class _Classifier:
+    """Token class lookups over one set of lexicons, cached per word."""
+
+    def __init__(self, lexicons: NameLexicons) -> None:
+        self._lex = lexicons
+        self.clinical = lexicons.clinical
+        self._cache: dict[str, int] = {}
+
+    def classify(self, word: str) -> int:
+        cached = self._cache.get(word)
+        if cached is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            cached = self._cache[word] = self._classify(word)
+        return cached
+
+    def _classify(self, word: str) -> int:
+        key = _key(word)
+        if not key:
+            return WORD
+        if key.isalpha():
+            return self._classify_key(key)
+        if key in self._lex.clinical:
+            return WORD  # "hba1c", "ft4"
+        if not any(ch.isalpha() for ch in key) or sum(ch.isalpha() for ch in key) < 2:
+            return WORD
+        if any(ch.isdigit() and ch not in _LEET and ch != "1" for ch in key):
+            return WORD
+        variants = _deleet(key)
+        unknown = True
+        for variant in variants:
+            found = self._classify_key(variant)
+            if found & _NAME:
+                return (found & _NAME) | OBFUSCATED
+            unknown = unknown and found == UNKNOWN
+        # Digits in a word that spells no listed name: an unlisted name ("Oy1nlol4") when it has
+        # three letters or more and every reading is name-like ("3rd", "10am", "hba1c" are not).
+        letters = sum(ch.isalpha() for ch in key)
+        return UNKNOWN if unknown and letters >= 3 and len(key) >= 4 else WORD
+
+    def _classify_key(self, key: str) -> int:
+        lex = self._lex
+        if key in _CUE_WORDS:
+            return WORD  # "Patient", "Nurse", "Dean"... are surnames too, but here they announce one
+        flags = 0
+        if key in lex.first:
+            flags |= FIRST
+        elif key in lex.first_common:
+            flags |= FIRST_COMMON
+        if key in lex.last:
+            flags |= LAST
+        elif key in lex.last_common:
+            flags |= LAST_COMMON
+        if flags:
+            return flags
+        if key in lex.clinical or self._is_word(key):
+            return WORD
+        if (len(key) >= 3 and _VOWELS.intersection(key)) or key == "ng":
+            return WORD if _CLINICAL_ENDING_RE.search(key) else UNKNOWN
+        return WORD
+
+    def _is_word(self, key: str, depth: int = 2) -> bool:
+        """An English word, or one with up to two inflections stripped ("discussed" -> "discuss"
+        -> "discus": the shipped list keeps stems only)."""
+        lex = self._lex
+        if key in lex.words or key in lex.first_common or key in lex.last_common:
+            return True
+        if depth == 0:
+            return False
+        for suffix, shortest in _SUFFIXES:
+            if key.endswith(suffix) and len(key) - len(suffix) >= shortest:
+                if self._is_word(key[: -len(suffix)], depth - 1):
+                    return True
+        return False
+
+
+_LATIN_LETTERS = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "þ": "th",
+    }
+)
+
+
+def _key(word: str) -> str:
+    """Lower case, accents and apostrophes removed: the lexicons' spelling ("O'Brien" -> "obrien",
+    "Yıldız" -> "yildiz")."""
+    if not word.isascii():
+        decomposed = unicodedata.normalize("NFKD", word.translate(_LATIN_LETTERS))
+        word = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if not word.isascii():
+            return ""
+    return word.lower().replace("'", "").replace("`", "")
+
+
+def _deleet(key: str) -> list[str]:
+    """Spellings of ``key`` with its digits read as letters; "1" as "i" and as "l"."""
+    variants = [""]
+    for ch in key:
+        if ch == "1":
+            variants = [v + letter for v in variants for letter in "il"][:8]
+        else:
+            variants = [v + _LEET.get(ch, ch) for v in variants]
+    return variants
+
+
+# ---------------------------------------------------------------- context
+
+# Titles: the next name-like words are a name in any casing.
+_TITLES = (
+    "dr doctor mr mrs ms mx miss mister madam madame mme mlle prof professor sir dame rev reverend "
+    "fr nurse sister capt captain sgt sergeant lt lieutenant col colonel herr frau sr sra srta"
+).split()
+# Words for a person: a name-like word or two after them is a name.
+_PERSON_WORDS = (
+    "patient patients pt pts client clients customer customers cust member members cardholder holder "
+    "accountholder beneficiary beneficiaries payee payer applicant applicants borrower borrowers "
+    "guarantor policyholder insured subscriber guest visitor caller resident attending intern "
+    "registrar consultant surgeon physician clinician provider practitioner therapist physio "
+    "pharmacist midwife chaplain interpreter advisor adviser banker teller agent officer manager rep "
+    "representative colleague coworker supervisor employee tenant landlord owner executor trustee "
+    "attorney lawyer solicitor witness sponsor referrer gp np rn "
+    "daughter daughters son sons wife husband mother father mom mum dad sister brother sibling partner "
+    "spouse fiance fiancee girlfriend boyfriend widow widower grandson granddaughter grandmother "
+    "grandfather grandma grandpa granny niece nephew aunt uncle cousin guardian carer caregiver friend "
+    "neighbor neighbour stepson stepdaughter stepmother stepfather kin nok poa proxy surrogate "
+    "named called name aka alias nee née dear hi hello hey attn attention regards sincerely thanks "
+    "cheers signed cc bcc"
+).split()
+# Words that often come before a name but as often before anything else: with them a name needs two
+# name-like words, one of them listed or both capitalized.
+_WEAK_WORDS = (
+    "for to from with by and or vs per about re call phone email text contact tell ask notify inform "
+    "remind thank met meet see saw visit visited page paged consult refer referred transfer pay paid "
+    "send sent approve verify discharge admit admitted schedule book summarize summarise draft write "
+    "review behalf of"
+).split()
+_CUE_WORDS = frozenset(_TITLES) | frozenset(_PERSON_WORDS)
+# Surnames in the lists ("An", "To", "Do", "So", "And") that in lower case or capitals are words.
+_FUNCTION_WORDS = frozenset(
+    "a an and are as at be but by do for from had has have he her his i if in is it me my no nor not "
+    "of on or our out so than that the their them then there they this to too up us was we were what "
+    "when where who why with you your".split()
+)
+_TITLE_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:" + "|".join(_TITLES) + r")\.?[ \t]{1,3}$", regex.IGNORECASE
+)
+_PERSON_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:"
+    + "|".join(sorted(_PERSON_WORDS, key=len, reverse=True))
+    + r"|account[ \t]holder|card[ \t]holder|next[ \t]of[ \t]kin|known[ \t]as|goes[ \t]by|c/o"
+    r"|(?:full[ \t]|patient[ \t]|customer[ \t])?name[ \t]?(?:is|was)?)"
+    r"(?:[ \t]*[:,\-–—(]|\.)?[ \t\n]{0,3}$",
+    regex.IGNORECASE,
+)
+_WEAK_BEFORE_RE = regex.compile(
+    r"(?:(?<![\p{L}])(?:" + "|".join(_WEAK_WORDS) + r")|[,&;:(/]|^)[ \t]{0,3}$", regex.IGNORECASE
+)
+# What follows a person's name: a personal detail, a credential, a verb of care or banking.
+_DETAIL_AFTER_RE = regex.compile(
+    r"(?:[ \t]*[,(\-–—:]?[ \t]*(?:dob|d\.o\.b|date[ \t]of[ \t]birth|born|ssn|mrn|nhs|age|aged|"
+    r"\d{1,3}[ \t]?(?:yo|y/o|y\.o\.|years?|yrs?|-year-old|[mf]\b)|(?<=[,(][ \t]*)\d{1,3}[ \t]*[,)]|"
+    r"md|m\.d\.|rn|np|pa-c|do|phd|dds|mbbs|frcp|frcs|mrcp|jr|sr|ii|iii|esq)(?![\p{L}])"
+    r"|[ \t]+(?:was|is|has|had)[ \t]+(?:been[ \t]+)?(?:seen|admitted|discharged|transferred|referred|"
+    r"evaluated|diagnosed|started|prescribed|brought|scheduled|booked|approved|declined|charged)"
+    r"|[ \t]+(?:presented|presents|reports|reported|complains|complained|denies|denied|states|stated|"
+    r"called|phoned|says|said|asked|requests|requested|wants|needs|paid|deposited|withdrew|opened|"
+    r"closed|signed|visited|arrived|died|passed|underwent|tolerated|consented|agreed|declined|missed|"
+    r"presented|lives|works|emailed|wrote|reported|disputes|disputed)(?![\p{L}]))",
+    regex.IGNORECASE,
+)
+# After a possessive, these make the owner a person ("Nguyen's account"); others do not
+# ("Parkinson's disease", "Crohn's flare").
+_OWNED_RE = regex.compile(
+    r"['’]s?[ \t]+(?:\p{L}+[ \t]+)?(?:daughter|son|wife|husband|mother|father|mom|mum|dad|sister|brother|"
+    r"partner|spouse|children|kids|family|carer|caregiver|account|accounts|card|cards|chart|file|record|"
+    r"records|case|appointment|balance|statement|loan|mortgage|insurance|phone|number|address|email|"
+    r"dob|ssn|mrn|medication|medications|meds|results|labs|note|notes|letter|referral|consent|"
+    r"discharge|admission|surgery|visit|bill|invoice|payment|payments|transfer|claim|policy|home|"
+    r"room|bed|test|scan|biopsy|blood|prescription|allergies|history|condition|symptoms|pain)(?![\p{L}])",
+    regex.IGNORECASE,
+)
+# A name right before these is a place or an institution named after someone ("Johns Hopkins
+# Hospital", "Oakwood branch"); as the last word of a run they are not a surname ("Lincoln Square").
+_PLACE_WORDS = frozenset(
+    """
+    hospital hospitals clinic clinics center centre medical health healthcare hospice infirmary
+    pavilion building tower campus institute institution university college school academy
+    foundation memorial trust fund bank banking financial capital securities investments insurance
+    group inc llc ltd corp corporation company co associates partners pharmacy pharmaceuticals labs
+    laboratories cathedral library museum airport station bridge street st avenue ave road rd
+    boulevard blvd square plaza drive county city township heights springs branch office offices
+    unit suite floor surgery practice centre lab labs laboratory service services team department
+    dept program programme ward wards bay theatre theater
+    """.split()
+)
+# Eponyms: "Smith fracture", "Wells score", "Parkinson's disease", "Foley catheter".
+_EPONYM_TAILS = frozenset(
+    """
+    syndrome disease diseases sign signs test tests fracture score scale criteria classification grade
+    stage procedure operation maneuver manoeuvre position catheter tube drain blade forceps clamp
+    retractor repair reflex triad phenomenon effect formula equation index cell cells body bodies node
+    nodes cyst cysts tumor tumour lymphoma sarcoma carcinoma palsy paralysis anomaly malformation
+    deformity contracture disorder pouch diverticulum esophagus oesophagus ulcer thyroiditis dementia
+    encephalopathy neuroma protein factor antigen stain lamp chart monitor pump valve shunt anastomosis
+    incision point space canal duct gland ligament membrane nerve plexus fibers fibres spots nodules
+    lesions technique method approach rule rules respiration breathing murmur sound pulse solution
+    ratio law regimen protocol loop hold tear tears injury foot hand class ring thickness spot line
+    arch angle zone complex bundle granules stripe striae nodule nodules maneuvre manoeuvres test
+    """.split()
+)
+# Products named after someone ("Marcus savings", "Chase Sapphire card").
+_PRODUCT_TAILS = frozenset(
+    "card cards account accounts savings checking rewards mortgage loan visa mastercard plan award "
+    "lecture scholarship prize act fellowship".split()
+)
+_PLACE_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:st|ste|saint|san|santa|sao|mount|mt|fort|ft|port|lake|cape|camp|glen|upper|lower|"
+    r"north|south|east|west|new)\.?[ \t]+$",
+    regex.IGNORECASE,
+)
+# Institutions and firms whose names are a first name and a surname, or two surnames.
+_ORGANISATIONS = frozenset(
+    name.strip()
+    for name in """
+    charles schwab|edward jones|raymond james|morgan stanley|goldman sachs|merrill lynch|john hancock|
+    wells fargo|jp morgan|j p morgan|j.p. morgan|jpmorgan chase|paine webber|dean witter|smith barney|
+    lloyds banking|johns hopkins|dana farber|sloan kettering|memorial sloan kettering|cedars sinai|
+    kaiser permanente|beth israel|beth israel deaconess|lenox hill|baylor scott|ronald mcdonald|
+    henry ford|eli lilly|johnson johnson|bristol myers|bristol myers squibb|abbott laboratories|
+    boston scientific|thermo fisher|becton dickinson|mass general|brigham women|kings college|
+    guy thomas|st thomas|great ormond|addenbrookes|john radcliffe|charing cross|mary washington|
+    sutter health|scott white|rush university|ben taub|harris health|grady memorial|barnes jewish|
+    nationwide children|cook children|lurie children|rady children|shriners|apple pay|google pay|
+    samsung pay|amazon pay|chase sapphire|marcus goldman
+    """.split("|")
+)
+
+# ---------------------------------------------------------------- tokens
+
+# A word: letters (any script) and digits, with inner apostrophes and hyphens ("O'Brien",
+# "Garcia-Lopez", "Gonzalez's", "G0nzalez").
+_TOKEN_RE = regex.compile(
+    r"[\p{L}\p{M}0-9]+(?:['’`][\p{L}\p{M}0-9]+)*(?:-[\p{L}\p{M}0-9]+(?:['’`][\p{L}\p{M}0-9]+)*)*"
+)
+# First names that start a sentence as verbs ("Will Maria come?", "Mark John as seen").
+_VERB_NAMES = frozenset("will may mark bill grant pat sue rob chase page drew call ask sign".split())
+# The start of a sentence.
+_SENTENCE_START_RE = regex.compile(r"(?:^|[\n.!?:;]|\.[ \t])[ \t\"'(]*$")
+# The start of the text, of a line or of a field ("Name: ", "Re: ").
+_FIELD_START_RE = regex.compile(r"(?:^|[\n:;>]|\.[ \t])[ \t]*$")
+# What may separate two parts of one name: blanks on one line, or the dot of an initial.
+_JOIN_RE = regex.compile(r"[ \t]{1,3}|\.[ \t]{0,2}")
+
+
+@dataclass(slots=True)
+class _Token:
+    start: int
+    end: int  # without a possessive "'s"
+    text: str
+    flags: int
+    shape: str  # "title", "upper", "lower", "initial", "other"
+    possessive: bool
+
+
+def _shape(word: str) -> str:
+    """ "title", "upper", "lower", "initial", "any" (a digit for the first letter, "3lvia": its case
+    is lost) or "other" (mixed case that is not a capitalized word)."""
+    letters = [ch for ch in word if ch.isalpha()]
+    if len(letters) == 1 and len(word) == 1:
+        return "initial"
+    if not letters:
+        return "other"
+    if all(ch.isupper() for ch in letters):
+        return "upper"
+    if word[0].isdigit():
+        return "any" if all(ch.islower() for ch in letters) else "title"
+    if all(ch.islower() for ch in letters):
+        return "lower"
+    if letters[0].isupper():
+        return "title"
+    return "other"
+
+
+def _shapes(tokens: Iterable[_Token]) -> set[str]:
+    """The casings of a name's words; a word whose case is lost takes the others' ("any" alone:
+    "title")."""
+    shapes = {t.shape for t in tokens if t.shape not in ("initial", "any")}
+    return shapes or {"title"}
+
+
+# ---------------------------------------------------------------- the recognizer
+
+_SCORE_STRONG = 0.85
+_SCORE_CONTEXT = 0.8
+_SCORE_WEAK = 0.6
+_MAX_PARTS = 4
+_NOT_A_PERSON = -1.0  # a firm, a place, an eponym: none of its words starts a name either
+_NER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC"})
+
+
+class PersonNameRecognizer(RuleRecognizer):
+    """English person names from lexicons, context and casing (see the module docstring)."""
+
+    entity_type = "PERSON"
+
+    def __init__(self, lexicons: NameLexicons | None = None) -> None:
+        self._lexicons = lexicons
+        self._classifier: _Classifier | None = None
+        super().__init__()  # calls load(): the lexicons are read when the detector is built
+
+    def load(self) -> None:
+        if self._classifier is None:
+            self._classifier = _Classifier(self._lexicons or shipped_lexicons())
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if "PERSON" not in entities:
+            return []
+        self.load()
+        return [
+            RecognizerResult("PERSON", start, end, score)
+            for start, end, score in self.find(text, _ner_spans(nlp_artifacts))
+        ]
+
+    def find(self, text: str, ner_spans: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, float]]:
+        """Half-open spans of ``text`` that are person names, with a score."""
+        self.load()
+        assert self._classifier is not None
+        tokens = self._tokens(text)
+        found: list[tuple[int, int, float]] = []
+        index = 0
+        while index < len(tokens):
+            end, score = self._name_at(text, tokens, index, ner_spans)
+            if score:
+                found.append((tokens[index].start, tokens[end - 1].end, score))
+            index = max(end, index + 1)
+        return found
+
+    def rejects(self, text: str, start: int, end: int) -> bool:
+        """Whether ``text[start:end]``, which another recognizer took for a person (the small spaCy
+        model tags "Lasix", "Colles", "Charles Schwab" PERSON), is certainly no name: only clinical
+        terms and English words, or an eponym, a place or a firm named after someone."""
+        self.load()
+        tokens = self._tokens(text)
+        inside = [i for i, t in enumerate(tokens) if start <= t.start and t.end <= end]
+        if not inside:
+            return False
+        words = [tokens[i] for i in inside if tokens[i].shape != "initial"]
+        assert self._classifier is not None
+        # Clinical terms, English words and common-word names, one of them no name at all: "Lasix",
+        # "Mark the Troponin", "Start Ativan", "Zelle". "Will Brown" stays a name.
+        plain = [t for t in words if t.flags == WORD or _key(t.text) in self._classifier.clinical]
+        if plain and all(t in plain or not t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in words):
+            return True
+        first, last = inside[0], inside[-1] + 1
+        before = text[max(0, tokens[first].start - 40) : tokens[first].start]
+        return bool(words) and self._not_a_person(text, tokens, first, last, before, words)
+
+    def _tokens(self, text: str) -> list[_Token]:
+        assert self._classifier is not None
+        tokens = []
+        for match in _TOKEN_RE.finditer(text):
+            word = match.group(0)
+            possessive = len(word) > 2 and word[-2] in "'’`" and word[-1] in "sS"
+            if possessive:
+                word = word[:-2]
+            flags = self._classify_compound(word)
+            shape = _shape(word)
+            if (
+                len(word) == 1
+                and (word in _LEET or word == "1")
+                and text[match.end() : match.end() + 1] == "."
+            ):
+                shape = "initial"  # "Maria 4. Gonzalez"
+            tokens.append(_Token(match.start(), match.start() + len(word), word, flags, shape, possessive))
+        return tokens
+
+    def _classify_compound(self, word: str) -> int:
+        """A hyphenated word is a name when one part is a listed name and the others are name-like."""
+        assert self._classifier is not None
+        if "-" not in word:
+            return self._classifier.classify(word)
+        parts = [self._classifier.classify(part) for part in word.split("-") if part]
+        if any(p & _NAME for p in parts) and all(p & (_NAME | UNKNOWN) for p in parts):
+            merged = 0
+            for p in parts:
+                merged |= p
+            return merged & ~UNKNOWN
+        if parts and all(p & UNKNOWN for p in parts):
+            return UNKNOWN
+        return WORD
+
+    def _name_at(
+        self, text: str, tokens: list[_Token], index: int, ner_spans: Sequence[tuple[int, int]]
+    ) -> tuple[int, float]:
+        """(end index, score) of the name that starts at ``tokens[index]``: score 0.0 when there is
+        none; then the words up to the end index are no name either (a firm, a place, an eponym)."""
+        first = tokens[index]
+        if not first.flags & (_NAME | UNKNOWN) and first.shape != "initial":
+            return index, 0.0
+        if first.shape in ("lower", "upper") and not first.flags & (FIRST | FIRST_COMMON | _STRONG | UNKNOWN):
+            return index, 0.0  # "add", "PLS": a common word that is only a surname does not start a name
+        if _key(first.text) in _FUNCTION_WORDS:
+            return index, 0.0  # "And", "To": surnames too, but not at the start of a name
+        if (
+            not first.flags & (_STRONG | UNKNOWN | OBFUSCATED)
+            and (not first.flags & FIRST_COMMON or _key(first.text) in _VERB_NAMES)
+            and index + 1 < len(tokens)
+            and tokens[index + 1].flags & (FIRST | FIRST_COMMON)
+            and _SENTENCE_START_RE.search(text, 0, first.start)
+        ):
+            return index, 0.0  # "Book John Smith", "Will Maria": a verb before the name
+        # The longest run of name-like words joined by blanks (or an initial's dot).
+        end = index + 1
+        while end < len(tokens) and end - index < _MAX_PARTS and not tokens[end - 1].possessive:
+            previous, current = tokens[end - 1], tokens[end]
+            gap = text[previous.end : current.start]
+            if gap.startswith(".") and previous.shape != "initial":
+                break
+            if not _JOIN_RE.fullmatch(gap) or not _continues(tokens, index, end):
+                break
+            end += 1
+        while end > index and tokens[end - 1].shape == "initial":
+            end -= 1  # a name does not end with an initial
+        if end == index:
+            return index, 0.0
+        inverted = self._surname_comma_first(text, tokens, index, end)
+        if inverted:
+            return inverted, _SCORE_CONTEXT
+        # "Grace Lopez Cardenas" may fail as three parts and pass as two: try the shorter runs.
+        for stop in range(end, index, -1):
+            score = self._judge(text, tokens, index, stop, ner_spans)
+            if score > 0:
+                return stop, score
+            if score < 0:
+                return stop, 0.0
+        return index, 0.0
+
+    @staticmethod
+    def _surname_comma_first(text: str, tokens: list[_Token], index: int, end: int) -> int:
+        """End index of "Gonzalez, Maria" / "SMITH, JOHN" starting at ``index``, or 0: a listed
+        surname that is not a common word, a comma, a listed first name, cased alike, and no
+        further name part after it ("Hi team, Lynne Owensby" is no inverted name)."""
+        if end != index + 1 or end >= len(tokens):
+            return 0
+        if text[tokens[index].end : tokens[end].start] not in (", ", ","):
+            return 0
+        surname, given = tokens[index], tokens[end]
+        if surname.possessive or not surname.flags & (_NAME | UNKNOWN) or not given.flags & (_NAME | UNKNOWN):
+            return 0
+        # A field or a line that starts with the name ("Stare, Ocie - card replacement") lets a
+        # common-word surname or an unlisted first name count; elsewhere both must be listed.
+        at_start = _FIELD_START_RE.search(text, 0, surname.start) is not None
+        listed_pair = bool(surname.flags & (LAST | OBFUSCATED)) and bool(given.flags & (FIRST | FIRST_COMMON))
+        if not listed_pair and not (
+            at_start
+            and (surname.flags & (LAST | LAST_COMMON | OBFUSCATED) or given.flags & (FIRST | OBFUSCATED))
+            and (surname.flags | given.flags) & (_STRONG | OBFUSCATED)
+        ):
+            return 0
+        shapes = _shapes([surname, given])
+        if len(shapes) != 1 or not shapes <= {"title", "upper", "lower"}:
+            return 0
+        if shapes == {"lower"} and not given.flags & (FIRST | OBFUSCATED):
+            return 0
+        stop = end + 1
+        while (
+            stop < len(tokens)
+            and tokens[stop].shape == "initial"
+            and text[tokens[stop - 1].end : tokens[stop].start] == " "
+        ):
+            stop += 1  # "Gonzalez, Maria E."
+        if stop < len(tokens) and _JOIN_RE.fullmatch(text[tokens[stop - 1].end : tokens[stop].start]):
+            if _continues(tokens, end, stop) and tokens[stop].flags & (_NAME | UNKNOWN):
+                return 0
+        return stop
+
+    def _judge(
+        self, text: str, tokens: list[_Token], index: int, end: int, ner_spans: Sequence[tuple[int, int]]
+    ) -> float:
+        """The score of ``tokens[index:end]`` as a person name, 0.0 when it is not one."""
+        parts = [t for t in tokens[index:end] if t.shape != "initial"]
+        if not parts:
+            return 0.0
+        start, stop = tokens[index].start, tokens[end - 1].end
+        before = text[max(0, start - 40) : start]
+        shapes = _shapes(parts)
+        title_case = shapes == {"title"}
+        upper_case = shapes == {"upper"} and all(len(t.text) > 1 for t in parts)
+        cased = title_case or upper_case or (shapes <= {"title", "upper"} and len(parts) > 1)
+        several = len(parts) > 1
+        strong = sum(1 for t in parts if t.flags & (_STRONG | OBFUSCATED))
+        listed = sum(1 for t in parts if t.flags & _NAME)
+        unknown = len(parts) - listed
+        common_only = unknown == 0 and strong == 0
+
+        if _TITLE_BEFORE_RE.search(before):
+            # "Dr. Adeyemi", "dr. oyelaran", "MR. WILL BROWN"; not "dr. will" (lower case, a common word).
+            return _SCORE_STRONG if cased or not common_only else 0.0
+
+        if len(parts) == 1 and "-" in parts[0].text and not _person_or_title_before(before):
+            return _NOT_A_PERSON  # "Mallory-Weiss", "Cheyne-Stokes": a lone hyphenated pair is an eponym
+        possessive = tokens[end - 1].possessive
+        owned = possessive and _OWNED_RE.match(text, stop) is not None
+        if not owned and self._not_a_person(text, tokens, index, end, before, parts):
+            return _NOT_A_PERSON
+        person_before = _PERSON_BEFORE_RE.search(before) is not None
+        detail_after = owned or _DETAIL_AFTER_RE.match(text, stop) is not None
+        # A detail after the name alone ("... denied", "..., DOB") follows drugs and units too: a
+        # single word then must be a listed name that is not a common word.
+        if person_before or (detail_after and (several or strong)):
+            if title_case:
+                return _SCORE_CONTEXT  # "daughter Grace", "patient Adeyemi", "Nguyen's account"
+            if upper_case and (several or strong or unknown):
+                return _SCORE_CONTEXT  # "PATIENT MARIA GONZALEZ", "PT ADEYEMI"; not "PATIENT WILL"
+            if strong or (several and not common_only):
+                return _SCORE_CONTEXT  # "patient maria", "pt oluwaseun adebayo"
+
+        if several and unknown == 0:
+            pair = self._pair_score(parts, cased, strong, _overlaps(ner_spans, start, stop))
+            if pair:
+                return pair
+        if len(parts) == 1 and tokens[index].shape == "initial" and parts[0].flags & LAST and cased:
+            return _SCORE_WEAK  # "J. Smith"
+        if not several:
+            return 0.0
+        weak_before = _WEAK_BEFORE_RE.search(before) is not None
+        long_unknowns = all(len(t.text) >= 4 for t in parts if t.flags & UNKNOWN)
+        if not cased:
+            if shapes == {"lower"} and strong and unknown and long_unknowns:
+                pair = len(parts) == 2 and (
+                    (parts[0].flags & FIRST and parts[1].flags & UNKNOWN)
+                    or (parts[0].flags & UNKNOWN and parts[1].flags & LAST)
+                )
+                if weak_before or pair:
+                    return _SCORE_WEAK  # "for oyinlola hussain", "srinika shermer", "oyinlola demir"
+            return 0.0
+        ner = _overlaps(ner_spans, start, stop)
+        if strong and unknown and (title_case or long_unknowns):
+            return _SCORE_WEAK  # "Maria Adeyemi", "GONZALEZ OYELARAN"
+        if unknown == len(parts) and (
+            (title_case and (weak_before or ner)) or (upper_case and weak_before and long_unknowns)
+        ):
+            return _SCORE_WEAK  # "for Oluwaseun Adebayo", "FOR LATIF GLUECK", the model's ORG/GPE span
+        if title_case and strong and (weak_before or ner):
+            return _SCORE_WEAK
+        if title_case and weak_before and parts[0].flags & FIRST_COMMON and unknown and long_unknowns:
+            return _SCORE_WEAK  # "to Sandy Sprenkel"
+        return 0.0
+
+    @staticmethod
+    def _pair_score(parts: list[_Token], cased: bool, strong: int, ner: bool) -> float:
+        """A first name then a surname (middle parts listed too), or two listed surnames."""
+        head, tail = parts[0], parts[-1]
+        first_then_last = head.flags & (FIRST | FIRST_COMMON) and tail.flags & (LAST | LAST_COMMON)
+        two_surnames = cased and head.flags & (LAST | OBFUSCATED) and tail.flags & (LAST | OBFUSCATED)
+        if not (first_then_last or two_surnames):
+            return 0.0
+        if strong == 0:
+            # "Will Brown": two common words; only where the model saw an entity there.
+            return _SCORE_WEAK if ner and cased and first_then_last else 0.0
+        # Lower case ("john smith") scores lower: both parts listed, one not a common word.
+        return _SCORE_STRONG if cased else _SCORE_CONTEXT
+
+    @staticmethod
+    def _not_a_person(
+        text: str, tokens: list[_Token], index: int, end: int, before: str, parts: list[_Token]
+    ) -> bool:
+        """A place or an institution named after someone, an eponym, a product, a known firm."""
+        if _PLACE_BEFORE_RE.search(before):
+            return True
+        all_strong = all(t.flags & (_STRONG | OBFUSCATED) for t in parts)
+        if _key(parts[-1].text) in _PLACE_WORDS and not parts[-1].flags & _STRONG:
+            return True  # "Lincoln Square", "Harbor Point"
+        if end < len(tokens):
+            gap = text[tokens[end - 1].end : tokens[end].start].lower()
+            tail = _key(tokens[end].text)
+            if gap in (" ", "  ", "-"):
+                if tail in _EPONYM_TAILS or tail in _PLACE_WORDS or tail in _PRODUCT_TAILS:
+                    # "Maria Gonzalez test results" is a person, "Wells score" is not.
+                    return not (len(parts) > 1 and all_strong and tail in _SOFT_TAILS)
+            elif gap in ("'s ", "’s ", "`s ", "' "):
+                if tail in _EPONYM_TAILS:
+                    return True  # "Parkinson's disease", "Baker's cyst"
+                if tail in _PLACE_WORDS and len(parts) == 1:
+                    return True  # "Mary's Hospital"
+        keys = [_key(t.text).replace("-", " ") for t in tokens[index:end]]
+        return any(" ".join(keys[:n]) in _ORGANISATIONS for n in range(2, len(keys) + 1))
+
+
+def _continues(tokens: list[_Token], index: int, end: int) -> bool:
+    """Whether ``tokens[end]`` may continue the name ``tokens[index:end]``: a name-like word (or an
+    initial) cased like the name's words. Outside Title Case a common word continues only a first
+    name, as its second part ("john brown", "GRACE ROSE SMITH"), so that "ana will", "tran was
+    seen" and "MORGAN STANLEY SUBJECT TO" stop at the name; a function word never does."""
+    current = tokens[end]
+    if current.shape == "initial":
+        return True
+    if not current.flags & (_NAME | UNKNOWN):
+        return False
+    tail = _key(current.text)
+    if (
+        tail in _EPONYM_TAILS or tail in _PLACE_WORDS or tail in _PRODUCT_TAILS
+    ) and not current.flags & _STRONG:
+        return False  # "Child-Pugh score", "Meckel diverticulum", "Lincoln Square": judged by what precedes
+    shapes = _shapes(tokens[index:end])
+    if current.shape in ("any", "other"):
+        # Its case is lost: it joins capitalized words, and lower-case ones that are no common word.
+        return shapes != {"lower"} or all(
+            t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in tokens[index:end] if t.shape != "initial"
+        )
+    if shapes != {current.shape} and not (shapes | {current.shape} <= {"title", "upper"}):
+        return False
+    if current.shape == "title":
+        return True
+    if _key(current.text) in _FUNCTION_WORDS:
+        return False
+    if current.flags & (_STRONG | UNKNOWN | OBFUSCATED):
+        return True
+    parts = [t for t in tokens[index:end] if t.shape != "initial"]
+    return len(parts) == 1 and bool(parts[0].flags & (FIRST | FIRST_COMMON | UNKNOWN))
+
+
+def _person_or_title_before(before: str) -> bool:
+    """Whether a title or a person word ends ``before``."""
+    return _TITLE_BEFORE_RE.search(before) is not None or _PERSON_BEFORE_RE.search(before) is not None
+
+
+def _overlaps(spans: Sequence[tuple[int, int]], start: int, stop: int) -> bool:
+    return any(s < stop and start < e for s, e in spans)
+
+
+# Words after a name that make it an eponym or a product only when it is not a full name of two
+# listed names: "Maria Gonzalez test results", "Tran Nguyen chart" are people.
+_SOFT_TAILS = frozenset(
+    "test tests chart plan card cards account accounts savings checking rewards mortgage loan file "
+    "record score scale position point sign signs sound pulse home room unit ward floor bed".split()
+)
+
+
+def _ner_spans(nlp_artifacts: NlpArtifacts | None) -> list[tuple[int, int]]:
+    """Character spans of the model's entities that may be a mis-labelled name."""
+    doc = getattr(nlp_artifacts, "tokens", None)
+    ents = getattr(doc, "ents", None)
+    if not ents:
+        return []
+    return [(ent.start_char, ent.end_char) for ent in ents if ent.label_ in _NER_LABELS]
