@@ -8,12 +8,17 @@ so it cannot find 护照 in 护照号码E12345678.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import itertools
 import logging
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
+import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
@@ -90,16 +95,34 @@ class CnIdCardRecognizer(_ContextPatternRecognizer):
 
 
 class CnMobileRecognizer(_ContextPatternRecognizer):
-    """Mainland mobile numbers (1[3-9] + 9 digits, optional +86 / 0086), as PHONE_NUMBER."""
+    """Mainland phone numbers, as PHONE_NUMBER: mobiles (1[3-9] + 9 digits, with +86, 0086, 86- or
+    (+86) before them) and landlines with an area code.
 
-    CONTEXT_WORDS = ("电话", "手机", "联系", "致电", "phone", "mobile", "tel", "call", "cell")
+    A landline in parentheses, ``(010)62770309``, is one by its shape. Written plain or with dashes
+    or spaces (normalization joins those), ``0571-8888 8888`` is 11 or 12 digits starting with 0,
+    which other numbers can be too: it counts next to a phone word only.
+    """
+
+    CONTEXT_WORDS = (
+        *("电话", "手机", "联系", "致电", "座机", "固话", "拨打", "回拨", "来电", "回电", "热线", "传真"),
+        *("总机", "分机", "打", "拨", "phone", "mobile", "tel", "call", "cell", "fax"),
+    )
 
     def __init__(self) -> None:
         super().__init__(
             supported_entity="PHONE_NUMBER",
             name="CnMobileRecognizer",
             patterns=[
-                Pattern("cn_mobile", r"(?<![\d+])(?:(?:\+|00)86[- ]?)?1[3-9]\d{9}(?!\d)", 0.75),
+                Pattern(
+                    "cn_mobile",
+                    r"(?<![\d+])(?:(?:\+|00)?86[- ]?|\(\+?86\) ?)?1[3-9]\d{9}(?!\d)",
+                    0.75,
+                ),
+                Pattern(
+                    "cn_landline_parenthesized", r"(?<!\d)\(0(?:10|2\d|[3-9]\d\d)\) ?[2-9]\d{6,7}(?!\d)", 0.75
+                ),
+                # Below the detector's floor unless a phone word is near (CONTEXT_SCORE).
+                Pattern("cn_landline", r"(?<![\d+])0(?:10|2\d|[3-9]\d\d)[2-9]\d{6,7}(?!\d)", 0.25),
             ],
             context=[],
             supported_language="en",
@@ -174,6 +197,9 @@ SINGLE_SURNAMES = frozenset(
     "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴"
     "霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑"
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    # Rarer ones from the Hundred Family Surnames (百家姓) and later lists.
+    "阎萧濮蔺晁谌揭厉阚邰郦钮奚酆禹狄茅嵇荀芮邴糜宓郗钭戎韶郜蓟鄂胥莘逄雍璩扈冀郏茹宦庾暨弘匡殳蔚夔厍勾訾"
+    "乜鞠蒯荆竺逯桓晋粟谯冼"
 )
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -211,70 +237,79 @@ _NOT_GIVEN = set(
     "先医生士姐哥叔姨总经理老师同志教授主任护院科室病床查复诊诉称请让叫要想会能可将再又还并而但或吗呢吧啊哦"
     "现居曾原该此其每各某这那一二三四五六七八九十个位名次人"
 )
-_NAME_PREFIX = (
-    "患者",
-    "病人",
-    "病患",
-    "客户",
-    "姓名",
-    "联系人",
-    "持卡人",
-    "户名",
-    "我叫",
-    "名叫",
-    "叫做",
-    "本人",
-    "家属",
-    "申请人",
-    "借款人",
-    "收款人",
-    "付款人",
-    "投保人",
-    "被保险人",
-    "监护人",
-    "就诊人",
-    "签名",
-    "经办人",
-    "开户人",
-    "联系",
-    "致电",
-    "通知",
-    "转告",
-    "发给",
-    "交给",
-    "转交",
-    "陪同",
-    "委托",
-    "医生",
-    "医师",
-    "主任",
-    "护士",
-    "经理",
-    "顾问",
+# Characters that (almost) never occur in a given name: clinical, banking and place words,
+# particles. A candidate with one of them is a word that begins with a surname character
+# (康复科, 麻醉, 顾客, 王府井, 查体), not a name.
+_NEVER_GIVEN = frozenset(
+    "病症炎癌瘤痛疼痒肿疸疹痰脓血压糖脂尿便酶肝肾肺胃肠脑骨髓膜腺颤醉痹栓梗塞衰竭药针剂片丸膏醇胺酮唑酸酯碱苷"
+    "霉钾钠钙镁锌氯氧氮碳硫磷术科室院诊检复体客府井址局所站店厂费款税账额债贷券卡号码票据表性率度量值数次型类"
+    "级期们么吗呢吧啊哦呀嘛了着过的地得之乎者也这那哪谁什怎个些每各某其此该您你我他她它咱街路区县市省镇村巷弄楼栋层"
+    "乙丙"
 )
-_NAME_SUFFIX = (
-    "先生",
-    "女士",
-    "小姐",
-    "医生",
-    "医师",
-    "大夫",
-    "患者",
-    "同志",
-    "老师",
-    "教授",
-    "主任",
-    "护士",
-    "经理",
-    "阿姨",
-    "叔叔",
+_NAME_PREFIX = tuple(
+    (
+        "患者 病人 病患 客户 姓名 联系人 持卡人 户名 我叫 名叫 叫做 本人 家属 申请人 借款人 收款人 "
+        "付款人 投保人 被保险人 监护人 就诊人 签名 经办人 开户人 收件人 收货人 寄件人 陪护 户主 车主 业主 "
+        "丈夫 妻子 儿子 女儿 父亲 母亲 老公 老婆 爸爸 妈妈 哥哥 姐姐 弟弟 妹妹 "
+        "联系 致电 通知 转告 发给 交给 转交 陪同 委托 医生 医师 主任 护士 经理 顾问"
+    ).split()
 )
+_NAME_SUFFIX = tuple("先生 女士 小姐 医生 医师 大夫 患者 同志 老师 教授 主任 护士 经理 阿姨 叔叔".split())
 _PREFIX_RE = re.compile(
-    "(?:" + "|".join(_NAME_PREFIX) + r")[:：\s]{0,2}(?P<name>(?:" + _SURNAME_ALT + r")[\u4e00-\u9fff]{1,2})"
+    r"(?:(?:" + "|".join(_NAME_PREFIX) + r")|\d+\s?床)[:：\s]{0,2}"  # 8床李萱: a bed number
+    r"(?P<name>(?:" + _SURNAME_ALT + r")[\u4e00-\u9fff]{1,2})"
 )
 _SUFFIX_RE = re.compile(
     r"(?P<name>(?:" + _SURNAME_ALT + r")[\u4e00-\u9fff]{1,2}?)(?:" + "|".join(_NAME_SUFFIX) + ")"
 )
+# A name opening a sentence or clause, right before a particle or a common verb: 李娜的银行卡...,
+# 王芳说..., 张小明已经...
+_CLAUSE_START_RE = regex.compile(
+    r"(?:^|(?<=[。！？；，、,.!?;:：\s\"'“”‘’（）()【】\[\]]))(?P<name>(?:"
+    + _SURNAME_ALT
+    + r")[\u4e00-\u9fff]{1,2}?)(?=["
+    + "的是在说来已于被把给对将也都就还今昨和与及跟因刚现要想会能去到又再从向称诉曾正"
+    + r"]|[，,]\s?[男女][，,\s])",
+    regex.MULTILINE,
+)
+# A JSON value that is a whole name, under a key that says so: "patient_name": "魏娟茗".
+_JSON_NAME_RE = regex.compile(
+    r'"[^"\n]{0,40}(?:name|姓名|名字|联系人|患者|客户|收件人|开户人|持卡人|户名)[^"\n]{0,20}"\s{0,3}:\s{0,3}"'
+    r"(?P<name>(?:" + _SURNAME_ALT + r")[\u4e00-\u9fff]{1,2})\"",
+    regex.IGNORECASE,
+)
+# A surname and a given name with a space between them: 张 伟, 欧阳 娜娜 (a full-width space is a
+# space after normalization).
+_SPACED_RE = regex.compile(r"(?P<surname>" + _SURNAME_ALT + r")[ \t]{1,2}(?P<given>[\u4e00-\u9fff]{1,2})")
+# Transliterated names (Uyghur, Kazakh, Mongolian, Hui, foreign) are written with a middle dot
+# between their parts: 买买提·吐尔逊, 迪丽热巴·迪力木拉提, 约翰·史密斯. The dot comes in many forms
+# (NFKC has already made ． a full stop and ･ a katakana middle dot).
+_NAME_DOTS = "·•・.‧∙⋅"
+_DOTTED_RE = regex.compile(
+    r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]++(?:[" + _NAME_DOTS + r"][\u4e00-\u9fff]++)+"  # one try per run
+)
+# Characters of such names, after Xinhua's transliteration tables for foreign names and the usual
+# spellings of Uyghur, Kazakh and Mongolian names. A name part is the run of these characters next to
+# the dot, so the words around it (患者, 的, 来院) stay outside.
+_TRANSLIT = frozenset(
+    "阿埃艾爱安昂奥巴拜班邦保鲍贝本比彼毕宾波伯博布采策查达代戴丹道德登邓迪蒂丁东杜顿多俄厄恩尔法凡范方菲费芬"
+    "丰冯夫弗伏福富盖甘冈高戈格根贡古瓜圭哈海汉豪赫黑亨洪胡华怀惠霍基吉加贾杰金京居喀卡开凯坎康考柯科可克肯孔"
+    "库夸奎昆拉莱赖兰朗劳勒雷蕾累里理丽利莉力连林琳临琉柳龙卢鲁路伦罗洛吕马玛迈麦曼芒毛梅美门蒙孟米密敏明缪摩"
+    "莫默姆穆那纳娜乃奈南瑙内尼妮涅宁纽努诺欧帕潘庞佩彭皮珀普奇齐恰乔切钦琴琼丘屈让热日荣若瑞萨塞赛桑瑟森沙山"
+    "尚绍舍申圣施什史舒斯松苏索塔泰坦汤唐陶特提廷汀通图土托瓦万旺威韦维温文翁沃乌伍武西希锡席夏谢辛欣休修许"
+    "雅亚扬耶叶伊因英尤于约泽扎詹章朱兹佐翰卫大得列莎白"
+    # Uyghur, Kazakh and Mongolian names.
+    "买吐逊依木都不合江孜汗罕则吾素甫乎玉再姑娃排牙肉如卓别地来其仁朝呼坦宝音额道图嘎噶铁满库祖"
+)
+# Words that end in a transliteration character and come right before a name: 丈夫买买提·...
+_TRANSLIT_CUES = ("丈夫", "姐夫", "妹夫", "大夫", "经理", "助理", "护理", "总经理", "收件人", "联系人")
+# What follows a transliterated drug name, not a person's: 阿莫西林·克拉维酸钾.
+_DRUG_TAIL = frozenset("酸钾钠钙镁片胶囊液剂素丸膏霜醇酮胺酯碱苷唑粉颗散注")
+_MAX_TRANSLIT_PART = 10
+# Characters that end a transliterated name part even when they are no transliteration characters:
+# particles, cue and clinical words. Any other character may stand once inside a part (阿卜杜拉,
+# 吾守尔) or next to the dot (麦尔旦·...), with a transliteration character beyond it.
+_TRANSLIT_STOP = frozenset((_NOT_GIVEN - set("生")) | _NEVER_GIVEN | _DRUG_TAIL | set("者户属员家国省"))
 # Non-name words that begin with a surname character (高血压, 黄疸, 王府井 ...) are rejected by
 # asking jieba whether the candidate starts a dictionary word that is not a name.
 
@@ -320,18 +355,38 @@ def _trim_given(name: str) -> str:
 
 
 class ChineseNameRecognizer(RuleRecognizer):
-    """Chinese personal names: jieba ``nr`` words with a known surname, plus context patterns."""
+    """Chinese personal names, in characters and in pinyin.
+
+    In characters: jieba ``nr`` words with a known surname; a surname and given name after a cue
+    word (患者, 客户, 开户人 ...), before a title (先生, 医生 ...), opening a sentence before a particle
+    (李娜的 ...), or with a space inside (张 伟); transliterated names with a middle dot in any of its
+    forms (买买提·吐尔逊). Words that begin with a surname character (高血压, 马上, 王府井) are not
+    names. In pinyin: see ``pinyin_names``.
+    """
 
     entity_type = "PERSON"
 
     def load(self) -> None:
         warm_up_jieba()
+        pinyin_lexicons()
+        _not_names_by_first_char()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        if "PERSON" not in entities or not CJK_RE.search(text):
+        if "PERSON" not in entities:
             return []
+        found: dict[tuple[int, int], float] = {}
+        if CJK_RE.search(text):
+            found.update(self._han_names(text))
+        if _LATIN_RE.search(text):
+            for start, end, score in pinyin_names(text):
+                found[(start, end)] = max(found.get((start, end), 0.0), score)
+        return [
+            RecognizerResult("PERSON", start, end, score) for (start, end), score in sorted(found.items())
+        ]
+
+    def _han_names(self, text: str) -> dict[tuple[int, int], float]:
         pseg = _posseg()
         tokens: list[tuple[int, str, str]] = []
         for run in _CJK_RUN_RE.finditer(text):
@@ -341,20 +396,54 @@ class ChineseNameRecognizer(RuleRecognizer):
                 offset += len(pair.word)
         starts = {start: (word, flag) for start, word, flag in tokens}
         boundaries = {start for start, _w, _f in tokens} | {start + len(word) for start, word, _f in tokens}
+        token_start = {i: start for start, word, _f in tokens for i in range(start, start + len(word))}
         found: dict[tuple[int, int], float] = {}
         for start, end in self._tagged_names(tokens):
-            if not _looks_like_place(text, start, end):
+            name = text[start:end]
+            if (
+                not _looks_like_place(text, start, end)
+                and _given_is_plausible(name)
+                and not _common_word(name)
+                and not _not_a_name(text, start)
+            ):
                 found[(start, end)] = 0.85
         for pattern in (_PREFIX_RE, _SUFFIX_RE):
             for match in pattern.finditer(text):
                 start = match.start("name")
                 name = _trim_given(match.group("name"))
-                span = self._plausible_name(text, start, start + len(name), boundaries, starts)
+                cut = boundaries
+                if (
+                    pattern is _PREFIX_RE
+                    and start not in boundaries
+                    and token_start.get(start, -1) > match.start()
+                ):
+                    # jieba read the cue's last character and the surname as one word (联系|人马|雨):
+                    # the cue ends where the name begins.
+                    cut = boundaries | {start}
+                span = self._plausible_name(text, start, start + len(name), cut, starts)
                 if span is not None:
                     found[span] = max(found.get(span, 0.0), 0.8)
-        return [
-            RecognizerResult("PERSON", start, end, score) for (start, end), score in sorted(found.items())
-        ]
+        for match in _JSON_NAME_RE.finditer(text):
+            start, end = match.span("name")
+            if _given_is_plausible(match.group("name")) and not _not_a_name(text, start):
+                found[(start, end)] = max(found.get((start, end), 0.0), 0.85)
+        for match in _CLAUSE_START_RE.finditer(text):
+            start, end = match.span("name")
+            name = match.group("name")
+            if (
+                _given_is_plausible(name)
+                and not _common_word(name)
+                and start in boundaries
+                and not _not_a_name(text, start)
+            ):
+                word, flag = starts.get(start, ("", ""))
+                if len(word) <= len(name) or flag.startswith("nr"):
+                    found[(start, end)] = max(found.get((start, end), 0.0), 0.75)
+        for start, end, score in _spaced_names(text, boundaries):
+            found[(start, end)] = max(found.get((start, end), 0.0), score)
+        for start, end in _dotted_names(text):
+            found[(start, end)] = max(found.get((start, end), 0.0), 0.85)
+        return found
 
     @staticmethod
     def _tagged_names(tokens: list[tuple[int, str, str]]) -> Iterator[tuple[int, int]]:
@@ -403,6 +492,8 @@ class ChineseNameRecognizer(RuleRecognizer):
         for stop in range(end, start + surname, -1):
             if stop not in boundaries or _looks_like_place(text, start, stop):
                 continue
+            if not _given_is_plausible(text[start:stop]) or _not_a_name(text, start):
+                continue
             word, flag = starts.get(start, ("", ""))
             if word == text[start:stop] and not flag.startswith("nr") and _word_frequency(word) >= 50:
                 return None
@@ -412,17 +503,339 @@ class ChineseNameRecognizer(RuleRecognizer):
         return None
 
 
+@functools.cache
+def _not_names_by_first_char() -> dict[str, tuple[str, ...]]:
+    text = resources.files("policies.pii").joinpath("data", "zh", "not_names.txt").read_text("utf-8")
+    index: dict[str, list[str]] = {}
+    for word in text.split("\n"):
+        if word and not word.startswith("#"):
+            index.setdefault(word[0], []).append(word)
+    return {first: tuple(sorted(words, key=len, reverse=True)) for first, words in index.items()}
+
+
+def _not_a_name(text: str, start: int) -> bool:
+    """Whether a word of ``not_names.txt`` (华法林, 谷丙转氨酶, 康复科) starts at ``start``."""
+    return any(
+        text.startswith(word, start) for word in _not_names_by_first_char().get(text[start : start + 1], ())
+    )
+
+
+def _given_is_plausible(name: str) -> bool:
+    """Whether the characters after the surname can be a given name."""
+    given = name[_surname_length(name) :]
+    return bool(given) and not any(ch in _NEVER_GIVEN for ch in given)
+
+
+def _common_word(word: str) -> bool:
+    """A dictionary word that is not a name: jieba's tag is not ``nr``, or it is so frequent that
+    the tag is noise (安静, 康复 and 齐全 are tagged ``nr``; 李娜, at 438, is a name)."""
+    frequency = _word_frequency(word)
+    if frequency < 50:
+        return False
+    return frequency >= 500 or not _word_tag(word).startswith("nr")
+
+
+def _word_tag(word: str) -> str:
+    _posseg()
+    import jieba.posseg
+
+    return str(jieba.posseg.dt.word_tag_tab.get(word, ""))
+
+
+def _spaced_names(text: str, boundaries: set[int]) -> Iterator[tuple[int, int, float]]:
+    """张 伟, 欧阳 娜娜: a surname, one or two spaces, one or two given-name characters."""
+    for match in _SPACED_RE.finditer(text, overlapped=True):
+        start = match.start("surname")
+        surname, given = match.group("surname"), match.group("given")
+        if len(given) == 2 and _ends_given(text, match.start("given") + 1):
+            given = given[:1]
+        if given[0] in _FUNCTION_CHARS or given in _NAME_SUFFIX or not _given_is_plausible(surname + given):
+            continue  # 王 的, 王 先生
+        cue = _ends_with_cue(text, start)
+        if not (start == 0 or not CJK_RE.match(text, start - 1) or start in boundaries or cue):
+            continue  # the "surname" ends a word: 结果高 风险
+        if _common_word(surname + given):
+            continue  # 马 上, 黄 疸
+        if len(given) == 2 and not cue and _is_vocabulary(given):
+            continue  # 高 风险
+        end = match.start("given") + len(given)
+        yield start, end, 0.85 if cue else 0.7
+
+
+# Particles and verbs that end a name that has a space inside it (张 伟说, 王 芳的).
+_FUNCTION_CHARS = frozenset("的是在了和与及说来去到也都就被把给对向从自为已因")
+
+
+def _ends_given(text: str, position: int) -> bool:
+    """Whether ``text[position]`` is past the given name: a character no given name has, or one that
+    begins a word with what follows (张 伟今日, 王 芳说); 志 in 苏 然志 stays."""
+    ch = text[position]
+    if ch in _NEVER_GIVEN or ch in _FUNCTION_CHARS:
+        return True
+    word = text[position : position + 2]
+    return ch in _NOT_GIVEN and len(word) == 2 and _word_frequency(word) >= 100
+
+
+def _ends_with_cue(text: str, position: int) -> bool:
+    before = text[max(0, position - 6) : position].rstrip(":： \t")
+    return before.endswith(_NAME_PREFIX) or bool(regex.search(r"\d\s?床$", before))
+
+
+def _is_vocabulary(word: str) -> bool:
+    """A frequent dictionary word of an ordinary part of speech (风险, 方案), not a name or place."""
+    tag = _word_tag(word)
+    return _word_frequency(word) >= 100 and not tag.startswith(("nr", "ns", "nz"))
+
+
+def _dotted_names(text: str) -> Iterator[tuple[int, int]]:
+    """Transliterated names: the transliteration characters on both sides of each middle dot."""
+    spans: list[tuple[int, int]] = []
+    for match in _DOTTED_RE.finditer(text):
+        pieces = [(m.start(), m.end()) for m in _CJK_RUN_RE.finditer(text, match.start(), match.end())]
+        for (left_start, left_end), (right_start, right_end) in itertools.pairwise(pieces):
+            start = left_end - _translit_part(text[left_start:left_end][::-1])
+            start = _after_translit_cue(text, start, left_end)
+            end = right_start + _translit_part(text[right_start:right_end])
+            while end > right_start and text[end - 1] == "来":
+                end -= 1  # 吐尔逊来电: names do not end in 来
+            left, right = left_end - start, end - right_start
+            if left < 1 or right < 1 or left + right < 3:
+                continue
+            if end < len(text) and text[end] in _DRUG_TAIL:
+                continue
+            spans.append((start, end))
+    for start, end in _merge(spans):
+        yield start, end
+
+
+def _translit_part(run: str) -> int:
+    """How many characters at the start of ``run`` (read away from the dot) make a name part."""
+    length, unknown = 0, False
+    while length < min(len(run), _MAX_TRANSLIT_PART):
+        ch = run[length]
+        if ch not in _TRANSLIT:
+            beyond = run[length + 1 : length + 2]
+            if (
+                unknown
+                or ch in _TRANSLIT_STOP
+                or (beyond and beyond not in _TRANSLIT and not _ends_part(beyond))
+            ):
+                break
+            unknown = True
+        length += 1
+    return length
+
+
+def _ends_part(ch: str) -> bool:
+    """Whether a name may end right before ``ch``: punctuation, a space, a particle (牙生|于, 牙生|今天)."""
+    return not CJK_RE.match(ch) or ch in _FUNCTION_CHARS or ch in "今昨明现曾"
+
+
+def _after_translit_cue(text: str, start: int, limit: int) -> int:
+    """Move ``start`` past a cue word that ends inside the name's first part (丈夫|买买提)."""
+    for cue in _TRANSLIT_CUES:
+        found = text.find(cue, max(0, start - len(cue) + 1), min(limit, start + len(cue)))
+        if found != -1 and found <= start < found + len(cue) <= limit:
+            start = found + len(cue)
+    return start
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _word_frequency(word: str) -> int:
     import jieba
 
     return int(jieba.dt.FREQ.get(word) or 0)
 
 
-_PLACE_SUFFIXES = frozenset("路街区县市省镇村道巷里乡州")
+_PLACE_SUFFIXES = frozenset("路街区县市省镇村道巷里乡州城庄")  # 石家庄, 金融城 (jieba: nr)
 
 
 def _looks_like_place(text: str, start: int, end: int) -> bool:
     return text[end - 1] in _PLACE_SUFFIXES or (end < len(text) and text[end] in _PLACE_SUFFIXES)
+
+
+# ---------------------------------------------------------------- names in pinyin
+
+
+@dataclass(frozen=True, slots=True)
+class PinyinLexicons:
+    """Lower-case lookups: pinyin syllables, the pinyin of the surname table, and English words
+    that are also pinyin (he, long, fan, human)."""
+
+    syllables: frozenset[str]
+    surnames: frozenset[str]
+    english: frozenset[str]
+
+
+def _read_zh(name: str) -> frozenset[str]:
+    text = resources.files("policies.pii").joinpath("data", "zh", name).read_text("utf-8")
+    return frozenset(line for line in text.split("\n") if line and not line.startswith("#"))
+
+
+@functools.cache
+def pinyin_lexicons() -> PinyinLexicons:
+    """The lists shipped in ``policies/pii/data/zh``, read once per process."""
+    return PinyinLexicons(
+        syllables=_read_zh("pinyin_syllables.txt"),
+        surnames=_read_zh("pinyin_surnames.txt"),
+        english=_read_zh("pinyin_english_words.txt"),
+    )
+
+
+_LATIN_RE = re.compile(r"[A-Za-z]{2}")
+# A Latin word, hyphenated or with an apostrophe between syllables (Xiao-Ming, Xi'an); CJK around it
+# is a boundary (客户ouyang nana要求退款).
+_LATIN_WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:['’\-][A-Za-z]+)?(?![A-Za-z0-9])")
+_PINYIN_GAP_RE = re.compile(r"[ \t]{1,2}|,[ \t]")
+# Chinese words written in pinyin that are no person: two parts of a name shape, both pinyin.
+_PINYIN_PHRASES = frozenset(
+    (
+        "hong kong,tai chi,tai ji,feng shui,yin yang,qi gong,kung fu,gong fu,dim sum,wu shu,jiao zi,bao zi,"
+        "mao tai,ma jiang,mah jong,xi an,shang hai,bei jing,tian jin,guang zhou,shen zhen,hang zhou,nan jing,"
+        "su zhou,cheng du,chong qing,ping an,ren min,zhong guo,ni hao,xie xie,zai jian,yuan bao"
+    ).split(",")
+)
+# Words that make a pinyin pair of two English words a name: a title, a role, a form label.
+_PINYIN_CONTEXT_RE = regex.compile(
+    r"(?:(?<![A-Za-z])(?:mr|mrs|ms|miss|mx|dr|prof|doctor|patient|pt|client|customer|name|named|contact|"
+    r"holder|payee|beneficiary|signed|dear|attn|son|daughter|wife|husband|mother|father|nurse|"
+    r"applicant|borrower|sender|recipient)\.?|"
+    + "|".join(_NAME_PREFIX)
+    + r"|拼音|英文名|姓名)[\s:：,]{0,3}$",
+    regex.IGNORECASE,
+)
+_TITLE_RE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|MR|MRS|MS|DR|PROF)\.?[ \t]{1,2}$")
+
+
+def _casing(word: str) -> str:
+    letters = word.replace("-", "").replace("'", "").replace("’", "")
+    if letters.islower():
+        return "lower"
+    if letters.isupper() and len(letters) > 1:
+        return "upper"
+    parts = regex.split(r"['’\-]", word)
+    if (
+        parts[0][:1].isupper()
+        and parts[0][1:].islower()
+        and all(p.islower() or p.istitle() for p in parts[1:])
+    ):
+        return "title"
+    return "mixed"
+
+
+def _syllable_count(word: str, syllables: frozenset[str]) -> int:
+    """How many pinyin syllables ``word`` is (1 or 2), 0 when it is not one or two syllables."""
+    word = word.lower().replace("ü", "v").replace("u:", "v")
+    parts = [p for p in regex.split(r"['’\-]", word) if p]
+    if len(parts) == 2:
+        return 2 if all(p in syllables for p in parts) else 0
+    if len(parts) != 1:
+        return 0
+    word = parts[0]
+    if word in syllables:
+        return 1
+    return 2 if any(word[:cut] in syllables and word[cut:] in syllables for cut in range(1, len(word))) else 0
+
+
+def pinyin_names(text: str, lexicons: PinyinLexicons | None = None) -> list[tuple[int, int, float]]:
+    """Chinese names in pinyin: a surname from the surname table's pinyin and a given name of one or
+    two syllables, in either order (Zhang Wei, zhang wei, ZHANG Wei, Wei Zhang, Wang Xiao-Ming,
+    ouyang nana), or a surname after a title (Mr. Wang).
+
+    Both words lower case, or both capitalized or upper case (``Zhang wei`` too when neither is
+    English). A part that is also an English word (he, long, fan, bin, ping, hang, man, an) counts
+    only next to a part that is not; two such parts (he long, Fan Bin) are a name only after a
+    title, a role or a form label (patient, Mr., 客户).
+    """
+    lex = lexicons or pinyin_lexicons()
+    words = [(m.start(), m.end(), m.group(0)) for m in _LATIN_WORD_RE.finditer(text)]
+    found: list[tuple[int, int, float]] = []
+    index = 0
+    while index < len(words):
+        start, end, word = words[index]
+        lower = word.lower()
+        following = words[index + 1] if index + 1 < len(words) else None
+        pair = (
+            following is not None
+            and (lower in lex.surnames or following[2].lower() in lex.surnames)
+            and _PINYIN_GAP_RE.fullmatch(text, end, following[0]) is not None
+        )
+        result = _pinyin_pair(text, words, index, lex) if pair else None
+        if result is not None:
+            found.append(result[:3])
+            index = result[3]
+            continue
+        if (
+            lower in lex.surnames
+            and _casing(word) in ("title", "upper")
+            and _TITLE_RE.search(text, max(0, start - 8), start)
+        ):
+            found.append((start, end, 0.85))
+        index += 1
+    return found
+
+
+def _pinyin_pair(
+    text: str, words: list[tuple[int, int, str]], index: int, lex: PinyinLexicons
+) -> tuple[int, int, float, int] | None:
+    """A name made of ``words[index]`` and the word after it (and a third one-syllable word for
+    a given name written in two words: Wang Xiao Ming): start, end, score, index after it."""
+    (start, _end, first), (_start2, end, second) = words[index], words[index + 1]
+    casings = (_casing(first), _casing(second))
+    if "mixed" in casings or (casings[0] == "lower") != (casings[1] == "lower"):
+        if casings != ("title", "lower"):
+            return None
+    a, b = first.lower(), second.lower()
+    if f"{a} {b}" in _PINYIN_PHRASES:
+        return None
+    comma = "," in text[_end:_start2]  # ZHANG, Wei: surname first
+    surname_first = a in lex.surnames and _syllable_count(b, lex.syllables) > 0
+    given_first = (
+        b in lex.surnames
+        and _syllable_count(a, lex.syllables) > 0
+        and casings != ("title", "lower")
+        and not comma
+    )
+    if not (surname_first or given_first):
+        return None
+    english = (a in lex.english or _joined(a) in lex.english) + (
+        b in lex.english or _joined(b) in lex.english
+    )
+    if casings == ("title", "lower") and english:
+        return None
+    next_index = index + 2
+    # Wang Xiao Ming: a second one-syllable given word, same casing, neither of them English.
+    if surname_first and next_index < len(words) and english == 0:
+        third_start, third_end, third = words[next_index]
+        if (
+            _PINYIN_GAP_RE.fullmatch(text, end, third_start) is not None
+            and "," not in text[end:third_start]
+            and _casing(third) == casings[1]
+            and _syllable_count(b, lex.syllables) == 1
+            and _syllable_count(third, lex.syllables) == 1
+            and third.lower() not in lex.english
+        ):
+            end, next_index = third_end, next_index + 1
+    if english == 0:
+        return start, end, 0.85, next_index
+    if english == 1:
+        return start, end, 0.75, next_index
+    if _PINYIN_CONTEXT_RE.search(text[max(0, start - 24) : start]):
+        return start, end, 0.7, next_index
+    return None
+
+
+def _joined(word: str) -> str:
+    return word.replace("-", "").replace("'", "").replace("’", "")
 
 
 _PROVINCES = (
@@ -430,19 +843,48 @@ _PROVINCES = (
     "贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
 )
 # A place-name character: any CJK character except ones that end the preceding clause.
-_STOP = "住在于是的到址为和与及从往去来向位家居寄送发了请把将我他她你患者客户现目前电话姓名号"
-_P = r"(?:(?![" + _STOP + r"])[\u4e00-\u9fff])"
-_ADDRESS_RE = re.compile(
+# Some characters end a clause only in some words (我和, 目前, 现住, 家住, 电话): 和平区, 天目山路,
+# 现代城, 石家庄, 电子产业园 are places.
+_STOP = "住在于是的到址为与及从往去来向位居寄送发了请把将我他她你号"
+_STOP_WORDS = "现住|现在|现居|目前|和我|和他|和她|和你|家住|我家|回家|电话|姓名|患者|客户"
+_P = r"(?:(?!" + _STOP_WORDS + r")(?![" + _STOP + r"])[\u4e00-\u9fff])"
+# A character of a building's name (现代城, 世纪公寓): fewer stops, no clause starts after a number.
+_PB = r"(?:(?![的是在了和与及请把将我他她你])[\u4e00-\u9fff])"
+# Units of a street number; numbers may be written with spaces around them (文三路 90 号, 3 栋 1201 室).
+_FIRST_UNIT = r"(?: ?\d+(?:[-—]\d+)? ?(?:号院|号楼|号|弄|栋|幢|座)| ?[A-Za-z] ?(?:座|栋))"
+_MORE_UNITS = (
+    r"(?: ?\d+(?:[-—]\d+)? ?(?:号楼|号|栋|幢|座|单元|楼|层|室)| ?[A-Za-z] ?(?:座|栋)|[-—]\d{3,4}(?!\d)){0,8}"
+    r"(?:(?<=[栋幢座元]) ?\d{2,4}(?![\d.]))?"  # a room without 室: 3栋1201
+)
+_ADDRESS_RE = regex.compile(
     r"(?P<prov>(?:" + _PROVINCES + r")(?:省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|特别行政区)?)?"
     r"(?P<city>" + _P + r"{1,6}?(?:市|自治州|州|盟|地区))?"
-    r"(?P<district>" + _P + r"{1,6}?(?:区|县|旗|镇|乡|街道))?"
-    r"(?P<road>" + _P + r"{1,10}?(?:大道|路|街|巷|胡同|里|村))?"
-    r"(?P<number>\d+(?:[-—]\d+)?(?:号院|号|弄|栋|幢)(?:\d+(?:号楼|栋|幢|楼|单元|层|室|号|座)|[A-Z]座)*)?"
+    r"(?P<district>" + _P + r"{1,6}?(?:(?<![病院诊])区|县|旗|镇|乡|街道))?"
+    r"(?P<road>" + _P + r"{1,10}?(?:大道|道|路|街|巷|胡同|里|村)(?:[一二三四五六七八九十\d]段)?)?"
+    # A park, estate or building instead of a road (深圳南山科技园 8 号楼, 南山区科技园 3 栋).
+    r"(?P<park>" + _P + r"{0,10}?(?:园区|开发区|工业区|小区|公寓|大厦|广场|新村|社区|大院|园|城|苑))?"
+    r"(?P<bare>" + _P + r"{2,8}?(?= ?\d+(?:[-—]\d+)? ?[号弄]))?"  # a street without suffix: 河南岸18号
+    r"(?P<number>" + _FIRST_UNIT + _MORE_UNITS + r")?"
+    # The building after the number (建国路88号SOHO现代城), and its own units.
+    r"(?:(?<=[号弄栋幢座]) ?(?P<building>(?:[A-Za-z]{2,12}|" + _PB + r"){1,10}?(?:大厦|广场|中心|花园|小区|"
+    r"公寓|苑|城|家园|新村|大楼|写字楼|天街|园|府|湾|公馆|商城))(?P<inner>" + _MORE_UNITS + r"))?"
 )
 
 
+# The last character of a component's suffix, or a unit after a number: every address has one within
+# _ANCHOR_REACH characters of its start (a province of 3 characters and 自治区, a park name of 10 and
+# 科技园, ...), so the matcher skips text that has none.
+_ADDRESS_ANCHOR_RE = regex.compile(r"[省市州盟区县旗镇乡道路街巷同里村园城寓厦场院]|[\dA-Za-z] ?[号弄栋幢座]")
+_ANCHOR_REACH = 16
+
+
 class ChineseAddressRecognizer(RuleRecognizer):
-    """Chinese postal addresses: province / city / district / road / number components."""
+    """Chinese postal addresses: province / city / district / road or park / number / building.
+
+    Any two of them make an address when one is a road, park or number (杭州市西湖区文三路 90 号,
+    深圳南山科技园 8 号楼, 南山区科技园 3 栋 1201 室), or two administrative levels on their own
+    (湖南省长沙市, lower score). A ward or building of the hospital (门诊楼 3 层, 8 号床) has none.
+    """
 
     entity_type = "LOCATION"
 
@@ -451,9 +893,17 @@ class ChineseAddressRecognizer(RuleRecognizer):
     ) -> list[RecognizerResult]:
         if "LOCATION" not in entities or not CJK_RE.search(text):
             return []
+        anchors = [m.start() for m in _ADDRESS_ANCHOR_RE.finditer(text)]
         results: list[RecognizerResult] = []
         position = 0
+        next_anchor = 0
         while position < len(text):
+            # Start only where an address could reach an anchor: elsewhere every component is empty.
+            while next_anchor < len(anchors) and anchors[next_anchor] < position:
+                next_anchor += 1
+            if next_anchor == len(anchors):
+                break
+            position = max(position, anchors[next_anchor] - _ANCHOR_REACH)
             match = _ADDRESS_RE.search(text, position)
             if match is None:
                 break
@@ -462,8 +912,10 @@ class ChineseAddressRecognizer(RuleRecognizer):
                 continue
             parts = {name for name, value in match.groupdict().items() if value}
             admin = parts & {"prov", "city", "district"}
-            street = parts & {"road", "number"}
-            if (admin and street) or {"road", "number"} <= parts or len(admin) >= 2:
+            street = parts & {"road", "park", "number"}
+            if "bare" in parts and admin:
+                street.add("bare")  # 住院部 8 号楼 is no address; 金华婺城区河南岸18号 is
+            if (admin and street) or len(street) >= 2 or len(admin) >= 2:
                 score = 0.85 if street else 0.6
                 results.append(RecognizerResult("LOCATION", match.start(), match.end(), score))
                 position = match.end()
