@@ -34,6 +34,7 @@ from gateway.errors import (
 )
 from gateway.guards import deny, primary_role
 from gateway.services import Services
+from gateway.validation import check_text_size
 from policies.errors import DetectionUnavailable, PolicyViolation
 from policies.output.config import compile_rules_for_role
 from policies.output.injection import screen_for_injection
@@ -150,6 +151,7 @@ async def prepare(
     headers: Any,
 ) -> Exchange:
     """Everything before forwarding; raises a domain error (mapped to 4xx/503) to refuse."""
+    check_text_size(body, services.settings.pii.max_text_chars)  # 413 before anything reads the text
     policy = services.policy
     # First: until the name is known to be a model, it is request text (it may be anything) and
     # must not reach the audit log's model column, where the hash chain keeps it for good.
@@ -181,7 +183,12 @@ async def prepare(
         redact = aredact_chat_body if route is CHAT else aredact_completion_body
         try:
             exchange.forwarded, exchange.pseudonyms, exchange.report = await redact(
-                engine_body, services.detector, profile, services.pii_pool, models={served_model}
+                engine_body,
+                services.detector,
+                profile,
+                services.pii_pool,
+                models={served_model},
+                owner=principal.id,
             )
         except PolicyViolation as exc:
             await _append_request_record(

@@ -72,11 +72,16 @@ class PIISettings(_Section):
     # Look for names (NER) in streamed answers too: a clause that could hold a name is held until
     # it ends, so text arrives clause by clause instead of token by token. Off: identifiers only.
     stream_ner: bool = False
-    # Time limit of one detection step, from when it starts running.
+    # Time limit of one detection step, from when it starts running; an overrun step is stopped.
     timeout_s: float = 5.0
     # Detection steps running at once (0: one per CPU); more wait their turn, at most queue_timeout_s.
+    # Principals take turns: one principal's queued steps do not hold another's back.
     max_parallel: int = 0
     queue_timeout_s: float = 30.0
+    # A request whose strings (object keys included) hold more characters than this is refused with
+    # 413 before any detection. Detection reads 20,000-40,000 characters a second on one core when
+    # every line has a name, so much more text could not be scanned within timeout_s anyway.
+    max_text_chars: int = 200_000
     cache_entries: int = 20_000
 
 
@@ -249,6 +254,7 @@ def _check_values(settings: Settings) -> None:
         (settings.pii.queue_timeout_s > 0, "pii.queue_timeout_s", "must be positive"),
         (0 <= settings.pii.max_parallel <= 256, "pii.max_parallel", "must be between 0 and 256"),
         (settings.pii.cache_entries >= 0, "pii.cache_entries", "must not be negative"),
+        (settings.pii.max_text_chars > 0, "pii.max_text_chars", "must be positive"),
         (settings.audit.checkpoint_every > 0, "audit.checkpoint_every", "must be positive"),
         (settings.engine.max_connections > 0, "engine.max_connections", "must be positive"),
     ]

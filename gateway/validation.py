@@ -11,6 +11,7 @@ import re
 from typing import Any, Literal
 
 import msgspec
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from gateway.errors import InvalidRequest
 
@@ -176,3 +177,25 @@ def check_completion_request(data: dict[str, Any]) -> CompletionRequestView:
     if view.n is not None and not 1 <= view.n <= 16:
         raise InvalidRequest("'n' must be between 1 and 16.", param="n")
     return view
+
+
+def check_text_size(body: dict[str, Any], max_chars: int) -> None:
+    """413 (Litestar's RequestEntityTooLarge, mapped like an oversized body) when the strings of
+    ``body``, object keys included, hold more than ``max_chars`` characters together: all of them
+    are scanned for personal data, and detection time grows with their length."""
+    total = 0
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += sum(len(key) for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        if total > max_chars:
+            raise RequestEntityTooLarge(
+                detail=f"The request holds more than {max_chars} characters of text; "
+                "send less text per request."
+            )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -26,6 +26,7 @@ from policies.pii.cache import FindingCache
 from policies.pii.config import PIIPolicy
 from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
+from policies.pii.offload import CancelToken, current_cancel_token
 from policies.pii.recognizers_en import (
     EmailAddressRecognizer,
     PersonNerRecognizer,
@@ -65,6 +66,18 @@ _NER_ENTITY_TYPES = frozenset({"PERSON"})
 # must still see whole: the longest (an IBAN of 34 characters, or an e-mail address) with room for
 # separators and evasion characters between its digits. Streaming filters hold back this much.
 MAX_STRUCTURED_LENGTH = 96
+# Long texts are detected window by window: spaCy's memory grows with the document (a 490,000-
+# character text took 2 GB), and a window is the unit of work between two checks for cancellation
+# (about 0.3 s of one core). Texts up to this length are one window, detected as before; windows of
+# several texts are batched through spaCy up to this many characters at a time.
+WINDOW_CHARS = 10_000
+# Characters that consecutive windows share. Each window keeps the findings that reach into its
+# core, and cores split every shared stretch in the middle; a finding that reaches into a core lies,
+# with its context, inside that core's window whenever finding and context fit in half the overlap:
+# the longest entity a recognizer reports (an e-mail address: 254 characters by RFC 5321; the other
+# identifiers fit in MAX_STRUCTURED_LENGTH) plus the context read around it (Presidio's five tokens
+# before, ContextWords' 40 characters before and 20 after), 256 characters each, both sides.
+WINDOW_OVERLAP = 1_024
 
 # Recognizers that report nothing but matches of their own ``patterns``, with the regex flags their
 # analyze() matches with (None: the recognizer's ``global_regex_flags``). The pattern-only path
@@ -151,14 +164,19 @@ class PIIDetector:
         """The detection cache (exposed for metrics and tests)."""
         return self._cache
 
-    def detect(self, text: str) -> list[Finding]:
+    def detect(self, text: str, cancel: CancelToken | None = None) -> list[Finding]:
         """All findings in ``text``, offsets on the original text; raises DetectionUnavailable."""
-        return self.detect_many([text])[0]
+        return self.detect_many([text], cancel)[0]
 
-    def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings for each text; texts not in the cache go through spaCy as one batch."""
+    def detect_many(self, texts: Sequence[str], cancel: CancelToken | None = None) -> list[list[Finding]]:
+        """Findings for each text; texts not in the cache go through spaCy in batches of windows.
+
+        ``cancel`` (default: the token of the DetectionPool step running this call, if any) is
+        checked between texts and between windows; once it is set, DetectionCancelled is raised
+        there.
+        """
         try:
-            return self._detect_many(texts)
+            return self._detect_many(texts, cancel or current_cancel_token())
         except DetectionUnavailable:
             raise
         except Exception as exc:
@@ -218,7 +236,7 @@ class PIIDetector:
         deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(kept)
         return deduplicated
 
-    def _detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+    def _detect_many(self, texts: Sequence[str], cancel: CancelToken | None) -> list[list[Finding]]:
         results: list[list[Finding] | None] = [None] * len(texts)
         pending: dict[bytes, list[int]] = {}
         for index, text in enumerate(texts):
@@ -233,22 +251,44 @@ class PIIDetector:
                 pending.setdefault(key, []).append(index)
         if pending:
             keys = list(pending)
-            normalized = [normalize(texts[pending[key][0]]) for key in keys]
-            ner_positions = [i for i, norm in enumerate(normalized) if _NER_HINT_RE.search(norm.text)]
-            artifacts: dict[int, NlpArtifacts] = {}
-            if ner_positions:
-                batch = self._engine.process_batch(
-                    [normalized[i].text for i in ner_positions], "en", batch_size=max(1, len(ner_positions))
-                )
-                for position, item in zip(ner_positions, batch, strict=True):
-                    artifacts[position] = item[1]  # (text, artifacts) pairs
-            for position, (key, norm) in enumerate(zip(keys, normalized, strict=True)):
-                artifact = artifacts.get(position) or self._engine.tokens_only(norm.text)
-                findings = tuple(self._analyze(norm, artifact, list(self.entity_types)))
-                self._cache.put(key, findings)
-                for index in pending[key]:
-                    results[index] = list(findings)
+            unique = [texts[pending[key][0]] for key in keys]
+            found: list[list[Finding]] = [[] for _ in keys]
+            windows = [window for i, text in enumerate(unique) for window in _windows(i, len(text))]
+            for batch in _batches(windows):
+                if cancel is not None:
+                    cancel.check()
+                for window, findings in zip(batch, self._detect_batch(unique, batch, cancel), strict=True):
+                    found[window.position].extend(window.keep(findings))
+                    if not window.last:
+                        continue
+                    kept = found[window.position]
+                    merged = tuple(kept if window.first else _merge_windows(kept))
+                    found[window.position] = []
+                    key = keys[window.position]
+                    self._cache.put(key, merged)
+                    for index in pending[key]:
+                        results[index] = list(merged)
         return [r if r is not None else [] for r in results]
+
+    def _detect_batch(
+        self, texts: Sequence[str], batch: Sequence[_Window], cancel: CancelToken | None
+    ) -> Iterator[list[Finding]]:
+        """Findings in each window of ``batch``, offsets on the window, checking ``cancel`` between
+        windows; the windows that could hold a name go through spaCy as one batch."""
+        normalized = [normalize(texts[window.position][window.start : window.end]) for window in batch]
+        ner_positions = [i for i, norm in enumerate(normalized) if _NER_HINT_RE.search(norm.text)]
+        artifacts: dict[int, NlpArtifacts] = {}
+        if ner_positions:
+            processed = self._engine.process_batch(
+                [normalized[i].text for i in ner_positions], "en", batch_size=max(1, len(ner_positions))
+            )
+            for position, item in zip(ner_positions, processed, strict=True):
+                artifacts[position] = item[1]  # (text, artifacts) pairs
+        for position, norm in enumerate(normalized):
+            if cancel is not None and position:
+                cancel.check()
+            artifact = artifacts.pop(position, None) or self._engine.tokens_only(norm.text)
+            yield self._analyze(norm, artifact, list(self.entity_types))
 
     def _analyze(self, norm: NormalizedText, artifacts: NlpArtifacts, entities: list[str]) -> list[Finding]:
         self.analyzer_calls += 1
@@ -311,22 +351,102 @@ def _to_findings(norm: NormalizedText, raw: list[RecognizerResult]) -> list[Find
     return _drop_contained(findings)
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """``text[start:end]`` of the pending text at ``position``; of its findings it keeps those that
+    reach into ``text[core_start:core_end]``. The cores of a text's windows partition it."""
+
+    position: int
+    start: int
+    end: int
+    core_start: int
+    core_end: int
+    first: bool
+    last: bool
+
+    def keep(self, findings: list[Finding]) -> list[Finding]:
+        """The findings (offsets on the window) that reach into the core, offsets on the text."""
+        if self.first and self.last:
+            return findings
+        kept: list[Finding] = []
+        for finding in findings:
+            start, end = finding.start + self.start, finding.end + self.start
+            if start < self.core_end and end > self.core_start:
+                kept.append(Finding(finding.entity_type, start, end, finding.score))
+        return kept
+
+
+def _windows(position: int, length: int) -> list[_Window]:
+    """The windows a text of ``length`` characters is detected in: one up to WINDOW_CHARS, else
+    windows of WINDOW_CHARS sharing WINDOW_OVERLAP characters with the next one."""
+    if length <= WINDOW_CHARS:
+        return [_Window(position, 0, length, 0, length, True, True)]
+    step = WINDOW_CHARS - WINDOW_OVERLAP
+    starts = [0]
+    while starts[-1] + WINDOW_CHARS < length:
+        starts.append(starts[-1] + step)
+    cuts = [0, *(start + WINDOW_OVERLAP // 2 for start in starts[1:]), length]
+    return [
+        _Window(
+            position,
+            start,
+            min(start + WINDOW_CHARS, length),
+            cuts[index],
+            cuts[index + 1],
+            first=index == 0,
+            last=index == len(starts) - 1,
+        )
+        for index, start in enumerate(starts)
+    ]
+
+
+def _batches(windows: Sequence[_Window]) -> Iterator[list[_Window]]:
+    """Consecutive windows, up to WINDOW_CHARS characters a batch (one window at least)."""
+    batch: list[_Window] = []
+    size = 0
+    for window in windows:
+        length = window.end - window.start
+        if batch and size + length > WINDOW_CHARS:
+            yield batch
+            batch, size = [], 0
+        batch.append(window)
+        size += length
+    if batch:
+        yield batch
+
+
+def _merge_windows(findings: list[Finding]) -> list[Finding]:
+    """One text's findings from its windows: a finding reaching into two cores was kept by both
+    windows (seen whole, with its context, by each), so it is kept once, at its best score."""
+    best: dict[tuple[str, int, int], Finding] = {}
+    for finding in findings:
+        key = (finding.entity_type, finding.start, finding.end)
+        if key not in best or finding.score > best[key].score:
+            best[key] = finding
+    return _drop_contained(list(best.values()))
+
+
 def _drop_contained(findings: list[Finding]) -> list[Finding]:
     """Drop a finding inside another one that scores at least as high (a phone number
     read inside an IBAN, a name inside an address); keeps real overlaps for the caller."""
     findings.sort(key=lambda f: (f.start, -f.end, -f.score, f.entity_type))
     kept: list[Finding] = []
+    # Kept findings that end after the current one starts: only those can contain it or a later one
+    # (later ones start no earlier), so a long text's thousands of findings cost no quadratic time.
+    reaching: list[Finding] = []
     for finding in findings:
+        reaching = [other for other in reaching if other.end > finding.start]
         if any(
             other.start <= finding.start
             and finding.end <= other.end
             and other.score >= finding.score
             and (other.end - other.start, other.entity_type)
             != (finding.end - finding.start, finding.entity_type)
-            for other in kept
+            for other in reaching
         ):
             continue
         kept.append(finding)
+        reaching.append(finding)
     return kept
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from policies.errors import DetectionUnavailable, PolicyError, PolicyViolation
 from policies.pii.analyzer import Finding, PIIDetector
 from policies.pii.config import Action, PIIProfile
-from policies.pii.offload import DetectionPool
+from policies.pii.offload import SHARED_OWNER, DetectionPool
 from policies.pii.pseudonymize import (
     TOKEN_RE,
     ActionTally,
@@ -131,9 +131,13 @@ async def aredact_chat_body(
     pool: DetectionPool,
     *,
     models: Collection[str] | None = None,
+    owner: Hashable = SHARED_OWNER,
 ) -> RedactResult:
-    """``redact_chat_body`` in ``pool``; a timeout raises DetectionUnavailable."""
-    return await _in_pool(partial(redact_chat_body, body, detector, profile, models=models), pool)
+    """``redact_chat_body`` in ``pool``, in ``owner``'s turn (the caller's principal id: principals
+    take turns for the pool's threads); a timeout raises DetectionUnavailable and stops the
+    detection at its next window."""
+    work = partial(redact_chat_body, body, detector, profile, models=models)
+    return await _in_pool(work, pool, owner)
 
 
 async def aredact_completion_body(
@@ -143,14 +147,16 @@ async def aredact_completion_body(
     pool: DetectionPool,
     *,
     models: Collection[str] | None = None,
+    owner: Hashable = SHARED_OWNER,
 ) -> RedactResult:
-    """``redact_completion_body`` in ``pool``; a timeout raises DetectionUnavailable."""
-    return await _in_pool(partial(redact_completion_body, body, detector, profile, models=models), pool)
+    """``redact_completion_body`` in ``pool``, as :func:`aredact_chat_body`."""
+    work = partial(redact_completion_body, body, detector, profile, models=models)
+    return await _in_pool(work, pool, owner)
 
 
-async def _in_pool(work: Callable[[], T], pool: DetectionPool) -> T:
+async def _in_pool(work: Callable[[], T], pool: DetectionPool, owner: Hashable) -> T:
     try:
-        return await pool.run(work)
+        return await pool.run(work, owner=owner)
     except (PolicyError, DetectionUnavailable):
         raise
     except Exception as exc:

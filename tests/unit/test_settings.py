@@ -47,6 +47,7 @@ def test_environment_lists_and_top_level_keys() -> None:
         ("", {"GATEWAY_ENGINE__URLS": "ftp://x"}, "engine.urls"),
         ("", {"GATEWAY_STORAGE__URL": "mysql://x"}, "storage.url"),
         ("", {"GATEWAY_A__B__C": "1"}, "GATEWAY_A__B__C"),
+        ("", {"GATEWAY_PII__MAX_TEXT_CHARS": "0"}, "pii.max_text_chars"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, toml: str, environ: dict[str, str], expected: str) -> None:
@@ -55,6 +56,11 @@ def test_bad_config_names_the_key(tmp_path: Path, toml: str, environ: dict[str, 
     with pytest.raises(ConfigError) as info:
         load_settings(config, environ=environ)
     assert expected in str(info.value)
+
+
+def test_text_size_limit_defaults_to_200k_characters_and_can_be_set() -> None:
+    assert load_settings(environ={}).pii.max_text_chars == 200_000
+    assert load_settings(environ={"GATEWAY_PII__MAX_TEXT_CHARS": "50000"}).pii.max_text_chars == 50_000
 
 
 def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
