@@ -125,9 +125,10 @@ class PIIDetector:
         self._policy = policy
         self._engine = NerOnlySpacyNlpEngine(MODEL_NAME)
         self._engine.load()
+        names = PersonNameRecognizer()
         recognizers: list[EntityRecognizer] = [
-            PersonNerRecognizer(),
-            PersonNameRecognizer(),
+            PersonNerRecognizer(not_a_name=names.rejects),
+            names,
             *english_pattern_recognizers(),
             CnIdCardRecognizer(),
             CnMobileRecognizer(),

@@ -4,7 +4,7 @@ context-phone and IBAN recognizers where they do not, plus date of birth."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -425,11 +425,13 @@ class PersonNerRecognizer(SpacyRecognizer):
 
     Spans with digits, '@' or Chinese characters are dropped (identifiers have their own
     recognizers; Chinese names are found by ChineseNameRecognizer); clause words glued to
-    a name are cut off; a lone drug-like word is not a person.
+    a name are cut off; a lone drug-like word is not a person; and ``not_a_name`` (the name
+    lexicons' verdict) drops spans that are certainly no name ("Lasix", "Colles", "Charles Schwab").
     """
 
-    def __init__(self) -> None:
+    def __init__(self, not_a_name: Callable[[str, int, int], bool] | None = None) -> None:
         super().__init__(supported_entities=["PERSON"], ner_strength=0.85, name="PersonNerRecognizer")
+        self._not_a_name = not_a_name
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -449,6 +451,8 @@ class PersonNerRecognizer(SpacyRecognizer):
             if len(words) == 1 and len(span[words[0][0] : words[0][1]].strip(".")) <= 1:
                 continue
             result.start, result.end = result.start + words[0][0], result.start + words[-1][1]
+            if self._not_a_name is not None and self._not_a_name(text, result.start, result.end):
+                continue
             cleaned.append(result)
         return cleaned
 
