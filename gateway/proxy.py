@@ -331,19 +331,24 @@ async def _append_response_record(
 def make_filter(services: Services, exchange: Exchange, *, streaming: bool = True) -> StreamFilter:
     """The output filter for this caller: restore only with ``pii:unmask``; redact leaked PII.
 
+    Only the tokens this request issued are tokens; any other token shape in the answer is text.
     Streams look for structured identifiers only (per-chunk budget) unless ``pii.stream_ner`` adds
-    NER clause by clause; whole answers also get NER, so names the model produced on its own are
-    caught there too.
+    NER clause by clause; whole answers get the full detector, NER included, over all their text
+    when ``pii.answer_ner`` is on, so names the model produced on its own are caught there too.
     """
     policy = services.policy
     principal = exchange.principal
     rules = compile_rules_for_role(policy.output, principal.roles)
     restore = None
-    if exchange.pseudonyms is not None and has_permission(policy.rbac, principal, "pii:unmask"):
-        restore = exchange.pseudonyms.token_to_value
+    issued: tuple[str, ...] = ()
+    if exchange.pseudonyms is not None:
+        issued = tuple(exchange.pseudonyms.token_to_value)
+        if has_permission(policy.rbac, principal, "pii:unmask"):
+            restore = exchange.pseudonyms.token_to_value
     detector: Callable[[str], Sequence[Any]] | None = None
     names: Callable[[str], Sequence[Any]] | None = None
     max_len = 0
+    whole_ner = not streaming and services.settings.pii.answer_ner
     if services.detector is not None:
         profile = policy.pii.profiles[effective_pii_profile(policy.rbac, principal)]
 
@@ -351,11 +356,19 @@ def make_filter(services: Services, exchange: Exchange, *, streaming: bool = Tru
             return lambda text: [f for f in detect(text) if profile.action_for(f.entity_type) != "allow"]
 
         full = services.detector.detect
-        detector = unless_allowed(services.detector.detect_patterns_only if streaming else full)
+        detector = unless_allowed(full if whole_ner else services.detector.detect_patterns_only)
         if streaming and services.settings.pii.stream_ner:
             names = unless_allowed(full)
         max_len = services.detector.max_pattern_length
-    return StreamFilter(rules, restore, detector=detector, max_entity_len=max_len, name_detector=names)
+    return StreamFilter(
+        rules,
+        restore,
+        detector=detector,
+        max_entity_len=max_len,
+        name_detector=names,
+        issued_tokens=issued,
+        detector_scans_prose=whole_ner,
+    )
 
 
 # ----------------------------------------------------------------------------- non-streaming
@@ -368,7 +381,7 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
     except Exception as exc:
         await _record_failure(services, exchange, exc)
         raise
-    filt = make_filter(services, exchange, streaming=not services.settings.pii.answer_ner)
+    filt = make_filter(services, exchange, streaming=False)
     raw: dict[str, Any] = {}
 
     _drop_logprobs(answer)
@@ -381,8 +394,8 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
             targets = _text_fields(choice, streaming=False)
             raw[str(index)] = {name: value for name, (value, _setter) in targets.items()}
             for name, (value, setter) in targets.items():
-                released = filt.feed(f"{index}.{name}", value).text + filt.finish(f"{index}.{name}").text
-                setter(released)
+                # The whole field in one piece: the detector (NER too) sees all of it at once.
+                setter(filt.feed(f"{index}.{name}", value, last=True).text)
             if filt.blocked:
                 _blank_choice(choice)
                 choice["finish_reason"] = "content_filter"

@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from policies.pii.analyzer import Finding
-from policies.pii.config import Action, PIIProfile
+from policies.pii.config import BUILTIN_ENTITY_TYPES, Action, PIIProfile
 from policies.pii.normalize import canonical_value, normalize
 
-# A pseudonym: [PERSON_1]. A redaction: [REDACTED_PERSON] (no trailing number, and custom
-# entity types may not start with REDACTED, so the two forms never collide).
-TOKEN_RE = re.compile(r"\[(?P<type>[A-Z][A-Z0-9_]*?)_(?P<number>[1-9]\d*)\]")
+#: Pseudonym ordinals have at most this many digits ([PERSON_1] .. [PERSON_9999]): too few to hold
+#: an identifier, so a bracketed type and number can never carry a card or SSN past the scanner.
+ORDINAL_DIGITS = 4
 REDACTED_PREFIX = "REDACTED_"
 _MIN_PROPAGATED_LENGTH = 2
+# Anything shaped like a pseudonym, known type or not: numbers it names are not handed out again
+# (a site type's token from an earlier turn, an ordinal past ORDINAL_DIGITS). Never protects text.
+_TOKEN_SHAPE_RE = re.compile(r"\[(?P<type>[A-Z][A-Z0-9_]*?)_(?P<number>[1-9]\d{0,8})\]")
+
+
+@functools.lru_cache(maxsize=64)
+def _token_pattern(entity_types: frozenset[str]) -> re.Pattern[str]:
+    if not entity_types:
+        return re.compile(r"(?!)")
+    # Longest first, so that a type is never cut short by another that is its prefix.
+    names = "|".join(re.escape(t) for t in sorted(entity_types, key=lambda t: (-len(t), t)))
+    return re.compile(rf"\[(?P<type>{names})_(?P<number>[1-9]\d{{0,{ORDINAL_DIGITS - 1}}})\]")
+
+
+def token_pattern(entity_types: Iterable[str]) -> re.Pattern[str]:
+    """The pseudonyms the gateway issues for ``entity_types``, exactly: ``[TYPE_n]`` with a known
+    type and an ordinal from 1 to 9999. Anything else in brackets (``[CC_4111111111111111]``,
+    ``[PERSON_Maria Gonzalez]``, ``[REDACTED:...]``) is text and must be scanned like text.
+
+    Groups: ``type`` and ``number``."""
+    return _token_pattern(frozenset(entity_types))
+
+
+# A pseudonym of a built-in entity type: [PERSON_1]. A redaction: [REDACTED_PERSON] (no trailing
+# number, and custom entity types may not start with REDACTED, so the two forms never collide).
+# Site types (policy patterns) need ``token_pattern(detector.entity_types)``.
+TOKEN_RE = token_pattern(BUILTIN_ENTITY_TYPES)
+
+
+def restore_tokens(text: str, token_to_value: Mapping[str, str]) -> str:
+    """``text`` with exactly the tokens of ``token_to_value`` replaced by their values; any other
+    token shape stays as it is."""
+    if not token_to_value or "[" not in text:
+        return text
+    return _TOKEN_SHAPE_RE.sub(lambda m: token_to_value.get(m.group(0), m.group(0)), text)
 
 
 def redaction_token(entity_type: str) -> str:
@@ -46,9 +82,11 @@ class Pseudonymizer:
     _next: Counter[str] = field(default_factory=Counter)
 
     def reserve_tokens_in(self, text: str) -> list[tuple[int, int]]:
-        """Mark the numbers of tokens already in ``text`` as taken; return their spans."""
+        """Mark the numbers of token-shaped text already in ``text`` as taken, so that no new value
+        gets a token the conversation already uses; return their spans. (Which spans are
+        protected from detection is :func:`token_pattern`'s business, not this.)"""
         spans: list[tuple[int, int]] = []
-        for match in TOKEN_RE.finditer(text):
+        for match in _TOKEN_SHAPE_RE.finditer(text):
             self._used.setdefault(match.group("type"), set()).add(int(match.group("number")))
             spans.append((match.start(), match.end()))
         return spans

@@ -16,14 +16,15 @@ from policies.pii.analyzer import Finding, PIIDetector
 from policies.pii.config import Action, PIIProfile
 from policies.pii.offload import SHARED_OWNER, DetectionPool
 from policies.pii.pseudonymize import (
-    TOKEN_RE,
     ActionTally,
     Pseudonymizer,
     apply_actions,
     is_min_length,
     known_values,
     propagate_known_values,
+    restore_tokens,
     select_findings,
+    token_pattern,
 )
 
 RedactResult = tuple[dict[str, Any], "PseudonymMap", "RedactionReport"]
@@ -58,9 +59,7 @@ class PseudonymMap:
 
     def restore(self, text: str) -> str:
         """Put the original values back in place of this request's tokens."""
-        if not self.token_to_value:
-            return text
-        return TOKEN_RE.sub(lambda m: self.token_to_value.get(m.group(0), m.group(0)), text)
+        return restore_tokens(text, self.token_to_value)
 
 
 @dataclass(frozen=True)
@@ -396,7 +395,7 @@ def _redact(collected: _Collected, detector: PIIDetector, profile: PIIProfile) -
     _check_scannable(slots)
     _refuse_personal_data_in_other_fields(collected, detector, profile)
     all_findings = detector.detect_many([slot.text for slot in slots])
-    protected = [_token_spans(slot.text) for slot in slots]
+    protected = [_token_spans(slot.text, detector) for slot in slots]
     selected = [
         select_findings(findings, profile, spans)
         for findings, spans in zip(all_findings, protected, strict=True)
@@ -545,7 +544,7 @@ def _refuse_personal_data_in_other_fields(
             for where, text in others
             if any(
                 profile.action_for(f.entity_type) != "allow"
-                for f in select_findings(found[text], profile, _token_spans(text))
+                for f in select_findings(found[text], profile, _token_spans(text, detector))
             )
         }
     )
@@ -559,10 +558,12 @@ def _refuse_personal_data_in_other_fields(
         )
 
 
-def _token_spans(text: str) -> list[tuple[int, int]]:
+def _token_spans(text: str, detector: PIIDetector) -> list[tuple[int, int]]:
+    """Where the pseudonyms the gateway issues are (a known entity type, an ordinal up to 9999):
+    the only bracketed text not scanned. ``[CC_4111...]`` or ``[PERSON_Maria Gonzalez]`` is text."""
     if "[" not in text:
         return []
-    return [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    return [(m.start(), m.end()) for m in token_pattern(detector.entity_types).finditer(text)]
 
 
 def _known_values(

@@ -403,3 +403,74 @@ def test_first_content_arrives_long_before_the_stream_ends(
     first = arrivals[0][0]
     assert first < generation_s / 3, f"first content after {first:.2f}s of a {ended:.2f}s stream"
     assert len(arrivals) >= len(PROSE) - 2, "prose was released in a few large pieces, not as it came"
+
+
+# ------------------------------------------------------------------ 7. token shapes, names, identifier shapes
+
+SMUGGLING_PROMPT = "Card [CC_4111111111111111] and SSN [US_SSN_536221234] for John Smith."
+
+
+def test_values_wrapped_in_token_shapes_never_reach_the_engine(
+    gw: Gateway, sim: Simulator, keys: dict[str, str]
+) -> None:
+    _script(sim, ["Noted."])
+    sim.clear()
+    _complete(_sdk(gw, keys["service"]), SMUGGLING_PROMPT)
+    sent = sim.requests()[-1]["messages"][0]["content"]
+    assert "4111111111111111" not in sent and "536221234" not in sent and "Smith" not in sent
+
+
+# A card number in a redaction-marker shape, the request's own pseudonym split across chunks, and a
+# pseudonym the request never issued (text: not restored, not protected).
+SMUGGLING_ANSWER = ["Card [REDACTED:4111-", "1111-1111-1111] is on file for [PER", "SON_1]; ask [PERSON_2]."]
+
+
+@pytest.mark.parametrize(("role", "name"), [("clinician", NAME), ("service", TOKEN)])
+def test_a_value_in_a_token_shape_never_reaches_the_client(
+    gw: Gateway, sim: Simulator, keys: dict[str, str], role: str, name: str
+) -> None:
+    expected = f"Card [REDACTED:[REDACTED_CREDIT_CARD]] is on file for {name}; ask [PERSON_2]."
+    _script(sim, SMUGGLING_ANSWER)
+    assert _stream(_sdk(gw, keys[role])).content == expected
+    _script(sim, SMUGGLING_ANSWER)
+    assert _complete(_sdk(gw, keys[role])).message.content == expected
+
+
+# Names the model writes on its own, with no digit or "@" anywhere in the answer.
+NAMES_ANSWER = ["[PERSON_1] was seen. The nurse is Maria ", "Gonzalez. 患者张伟今天来复诊。"]
+
+
+@pytest.mark.parametrize(("role", "name"), [("clinician", NAME), ("service", TOKEN)])
+def test_non_streamed_answer_redacts_bare_names_and_restores_only_own_pseudonyms(
+    gw: Gateway, sim: Simulator, keys: dict[str, str], role: str, name: str
+) -> None:
+    _script(sim, NAMES_ANSWER)
+    choice = _complete(_sdk(gw, keys[role]))
+    assert choice.message.content == (
+        f"{name} was seen. The nurse is [REDACTED_PERSON]. 患者[REDACTED_PERSON]今天来复诊。"
+    )
+
+
+# Plates, a mobile in Chinese numerals and a dashed SSN, each cut across chunks.
+SHAPES_ANSWER = [
+    "The plate ",
+    "KXR",
+    "-48",
+    "21 is on file; 车牌沪A7",
+    "K3M2，电话一三八一二",
+    "三四五六七八。SSN 536\u2013",
+    "22\u20131234.",
+]
+
+
+def test_streamed_plates_numeral_phones_and_dashed_ssns_are_redacted(
+    gw: Gateway, sim: Simulator, keys: dict[str, str]
+) -> None:
+    _script(sim, SHAPES_ANSWER)
+    streamed = _stream(_sdk(gw, keys["service"]))
+    assert streamed.content == (
+        "The plate [REDACTED_VEHICLE_PLATE] is on file; 车牌[REDACTED_VEHICLE_PLATE]，"
+        "电话[REDACTED_PHONE_NUMBER]。SSN [REDACTED_US_SSN]."
+    )
+    for fragment in ("KXR", "4821", "A7", "K3M2", "一三八", "四五六七八", "1234"):
+        assert fragment not in streamed.content
