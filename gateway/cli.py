@@ -1,4 +1,4 @@
-"""The ``gateway`` command line (contract in DESIGN.md, "CLI contract").
+"""The ``gateway`` command line (its forms are a contract: scripts, tests and deploy files rely on them).
 
 Every command takes ``--config FILE`` and ``--data-dir DIR``; flags override the environment,
 which overrides the file. ``--json`` prints machine-readable results.

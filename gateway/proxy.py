@@ -1,6 +1,6 @@
 """The request path for ``/v1/chat/completions`` and ``/v1/completions``.
 
-Order (DESIGN.md, "The request path"): check that the model is served (or a site alias; before
+Order (docs/ARCHITECTURE.md, "The request path"): check that the model is served (or a site alias; before
 anything names it in the audit log), authorize the model, check the data-subject header,
 rate limits, injection screening, PII redaction (fail closed), commit the request audit record,
 forward, filter the answer (streaming-safe), commit the response audit record, and only then
