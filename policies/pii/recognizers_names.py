@@ -249,7 +249,8 @@ _PERSON_WORDS = (
     "grandfather grandma grandpa granny niece nephew aunt uncle cousin guardian carer caregiver friend "
     "neighbor neighbour stepson stepdaughter stepmother stepfather kin nok poa proxy surrogate "
     "named called name aka alias nee née dear hi hello hey attn attention regards sincerely thanks "
-    "cheers signed cc bcc"
+    "cheers signed cc bcc kid kids child children baby infant toddler grandchild grandkid stepchild "
+    "surname surnames"
 ).split()
 # Words that often come before a name but as often before anything else: with them a name needs two
 # name-like words, one of them listed or both capitalized.
@@ -273,8 +274,25 @@ _PERSON_BEFORE_RE = regex.compile(
     r"(?<![\p{L}])(?:"
     + "|".join(sorted(_PERSON_WORDS, key=len, reverse=True))
     + r"|account[ \t]holder|card[ \t]holder|next[ \t]of[ \t]kin|known[ \t]as|goes[ \t]by|c/o"
-    r"|(?:full[ \t]|patient[ \t]|customer[ \t])?name[ \t]?(?:is|was)?)"
-    r"(?:[ \t]*[:,\-–—(]|\.)?[ \t\n]{0,3}$",
+    r"|(?:(?:full|patient|customer|first|last|given|family|middle|maiden|nick|user)[ \t]?)?name(?:['’]s)?"
+    r"(?:[ \t](?:is|was))?"
+    r"|call(?:s|ed)?[ \t]me|named[ \t](?:him|her|them)|(?:said|says|asked|told|replied|answered|shouted|"
+    r"yelled|screamed|whispered|cried)(?:[ \t](?:at|to))?|starring|featuring"
+    r"|(?:written|directed|signed|authored|witnessed|countersigned|produced|painted|composed)[ \t]by)"
+    r"(?:[ \t]*[:,\-–—(?]|\.)?[ \t\n]{0,3}$",
+    regex.IGNORECASE,
+)
+# Phrases that introduce oneself or someone: one listed first name, or two name parts, after them.
+_INTRO_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:i[ \t]am|i['’]m|this[ \t]is|it[ \t]is|meet|introducing)[ \t]{1,3}$", regex.IGNORECASE
+)
+# Words that introduce a list of people: every name-like member of the list is a name.
+_PEOPLE_LIST_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:(?:founders|co-?founders|authors|patients|team|attendees|participants|members|guests|"
+    r"speakers|panelists|invitees|recipients|signatories|staff|children|kids|siblings|parents|"
+    r"grandchildren|partners|directors|owners|applicants|beneficiaries|witnesses|contacts|visitors|"
+    r"nurses|doctors|surgeons|residents|students|employees|colleagues|starring|cast)[ \t]*[:\-–—]?"
+    r"|(?:to|from|cc|bcc|with|present|absent|apologies)[ \t]*:)[ \t\n]{0,3}$",
     regex.IGNORECASE,
 )
 _WEAK_BEFORE_RE = regex.compile(
@@ -290,7 +308,10 @@ _DETAIL_AFTER_RE = regex.compile(
     r"|[ \t]+(?:presented|presents|reports|reported|complains|complained|denies|denied|states|stated|"
     r"called|phoned|says|said|asked|requests|requested|wants|needs|paid|deposited|withdrew|opened|"
     r"closed|signed|visited|arrived|died|passed|underwent|tolerated|consented|agreed|declined|missed|"
-    r"presented|lives|works|emailed|wrote|reported|disputes|disputed)(?![\p{L}]))",
+    r"presented|lives|works|emailed|wrote|reported|disputes|disputed|shouted|yelled|whispered|smiled|"
+    r"laughed|spent|began|lived|married|studied|graduated|speaking|thinks|thought|feels|knows|replied|"
+    r"answered)(?![\p{L}])"
+    r"|[ \t]+(?:is|was)[ \t]+(?:a[ \t]+)?(?:very|so|really|always|never|such)(?![\p{L}]))",
     regex.IGNORECASE,
 )
 # After a possessive, these make the owner a person ("Nguyen's account"); others do not
@@ -445,22 +466,208 @@ class PersonNameRecognizer(RuleRecognizer):
         self.load()
         return [
             RecognizerResult("PERSON", start, end, score)
-            for start, end, score in self.find(text, _ner_spans(nlp_artifacts))
+            for start, end, score in self.find(
+                text, _ner_spans(nlp_artifacts), _ner_spans(nlp_artifacts, _PERSON_LABEL)
+            )
         ]
 
-    def find(self, text: str, ner_spans: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, float]]:
-        """Half-open spans of ``text`` that are person names, with a score."""
+    def find(
+        self,
+        text: str,
+        ner_spans: Sequence[tuple[int, int]] = (),
+        person_spans: Sequence[tuple[int, int]] = (),
+    ) -> list[tuple[int, int, float]]:
+        """Half-open spans of ``text`` that are person names, with a score. ``ner_spans`` are the
+        model's entities of any name-like label, ``person_spans`` those it labelled PERSON: their
+        words count as names elsewhere in the text too."""
         self.load()
         assert self._classifier is not None
         tokens = self._tokens(text)
-        found: list[tuple[int, int, float]] = []
+        names: dict[int, tuple[int, float]] = {}  # first token index -> (end index, score)
+        refused: set[int] = set()  # token indices the rules judged no name (a firm, an eponym)
         index = 0
         while index < len(tokens):
             end, score = self._name_at(text, tokens, index, ner_spans)
             if score:
-                found.append((tokens[index].start, tokens[end - 1].end, score))
+                names[index] = (end, score)
+            elif end > index:
+                refused.update(range(index, end))
             index = max(end, index + 1)
-        return found
+        if len(tokens) > 1:
+            if "," in text or "&" in text or _AND_OR_RE.search(text):
+                self._lists(text, tokens, names, refused)
+            self._speaker_labels(text, tokens, names, refused)
+            self._repeated_parts(text, tokens, names, refused, person_spans)
+        return [(tokens[i].start, tokens[end - 1].end, score) for i, (end, score) in sorted(names.items())]
+
+    def _lists(
+        self, text: str, tokens: list[_Token], names: dict[int, tuple[int, float]], refused: set[int]
+    ) -> None:
+        """Members of a list of capitalized name-like words ("Morrison, Rogers and Torres", "Usamov
+        and Bowers") when one member is a name or a listed name that is no common word, or when a
+        word for people introduces the list ("founders:", "cc:"); in lower case only a list of
+        three or more listed first names ("silvana, adam, chad and caleb")."""
+        covered = _covered(names)
+        index = 0
+        while index < len(tokens):
+            if not tokens[index].flags & (_NAME | UNKNOWN):
+                index += 1
+                continue
+            members = _list_members(text, tokens, index)
+            if len(members) < 2:
+                index += 1
+                continue
+            index = members[-1][1]
+            if any(i in refused for a, b in members for i in range(a, b)):
+                continue
+            if len(members) == 2 and "," in text[tokens[members[0][1] - 1].end : tokens[members[1][0]].start]:
+                continue  # "in Tobel, Transunion": two members need "and", "or" or "&"
+            if _PLACE_PREPOSITION_RE.search(text, 0, tokens[members[0][0]].start):
+                continue  # "in Leon and Eyrarodda"
+            words = [t for a, b in members for t in tokens[a:b] if t.shape != "initial"]
+            shapes = _shapes(words)
+            introduced = _PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
+            if shapes == {"lower"}:
+                firsts = [t for t in words if t.flags & (FIRST | FIRST_COMMON)]
+                strong_firsts = [t for t in firsts if t.flags & FIRST]
+                if not (
+                    (len(members) >= 3 or introduced)
+                    and len(firsts) == len(words)
+                    and 2 * len(strong_firsts) > len(words)
+                ):
+                    continue
+            elif not shapes <= {"title", "upper"}:
+                continue
+            elif not (
+                introduced
+                or any(i in covered for a, b in members for i in range(a, b))
+                or any(t.flags & (_STRONG | OBFUSCATED) for t in words)
+            ):
+                continue
+            elif (
+                len(members) == 2
+                and not introduced
+                and not (
+                    any(names.get(a, (0, 0.0))[1] >= _SCORE_CONTEXT for a, _ in members)
+                    or (
+                        shapes == {"title"}
+                        and _SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start)
+                        and _LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end)
+                    )
+                )
+            ):
+                continue  # "Compare Coutts and Halifax": two firms read like two surnames
+            if not introduced and not all(
+                any(t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in tokens[a:b]) or a in covered
+                for a, b in members
+            ):
+                continue  # "May and June": a member of common words only
+            score = _SCORE_CONTEXT if introduced else _SCORE_WEAK
+            for a, b in members:
+                if a in covered or any(i in covered for i in range(a, b)):
+                    continue
+                before = text[max(0, tokens[a].start - 40) : tokens[a].start]
+                parts = [t for t in tokens[a:b] if t.shape != "initial"]
+                if self._not_a_person(text, tokens, a, b, before, parts):
+                    continue
+                names[a] = (b, score)
+
+    def _speaker_labels(
+        self, text: str, tokens: list[_Token], names: dict[int, tuple[int, float]], refused: set[int]
+    ) -> None:
+        """Speakers of a dialogue: name-like words that open two lines or more, each followed by a
+        colon and no number ("Ubul: What a wife.\nNicole: Remember me?"), one of them a name."""
+        if text.count(":") < 2 or "\n" not in text:
+            return
+        covered = _covered(names)
+        labels: list[tuple[int, int]] = []
+        for index, token in enumerate(tokens):
+            if not _LINE_START_RE.search(text, 0, token.start):
+                continue
+            end = index + 1
+            while (
+                end < len(tokens) and end - index < 3 and text[tokens[end - 1].end : tokens[end].start] == " "
+            ):
+                end += 1
+            for stop in range(end, index, -1):
+                if _SPEAKER_AFTER_RE.match(text, tokens[stop - 1].end):
+                    words = tokens[index:stop]
+                    if all(
+                        t.flags & (_NAME | UNKNOWN) and t.shape in ("title", "upper", "lower") for t in words
+                    ):
+                        labels.append((index, stop))
+                    break
+        if len(labels) < 2:
+            return
+        if not any(
+            a in covered or any(t.flags & (_STRONG | OBFUSCATED) for t in tokens[a:b]) for a, b in labels
+        ):
+            return
+        for a, b in labels:
+            if a in covered or any(i in refused for i in range(a, b)):
+                continue
+            if tokens[a].shape == "lower" and not all(t.flags & (FIRST | FIRST_COMMON) for t in tokens[a:b]):
+                continue
+            names[a] = (b, _SCORE_CONTEXT)
+
+    def _repeated_parts(
+        self,
+        text: str,
+        tokens: list[_Token],
+        names: dict[int, tuple[int, float]],
+        refused: set[int],
+        person_spans: Sequence[tuple[int, int]],
+    ) -> None:
+        """Another mention of a part of a name found in the same text ("Faina D. Yefremova ... early
+        Yefremova", "Maciej Borkowski and starring Borkowski"); parts that are common words
+        ("Grace", "Long") and initials do not spread."""
+        seeds: dict[str, float] = {}
+        lower_seeds: set[str] = set()  # parts found in lower case: "borna" repeats as "borna"
+        for index, (end, score) in names.items():
+            for token in tokens[index:end]:
+                if (
+                    token.shape != "initial"
+                    and token.flags & (_STRONG | UNKNOWN | OBFUSCATED)
+                    and len(token.text) > 2
+                ):
+                    key = _key(token.text)
+                    seeds[key] = max(seeds.get(key, 0.0), min(score, _SCORE_CONTEXT))
+                    if token.shape == "lower":
+                        lower_seeds.add(token.text)
+        for start, stop in person_spans:
+            inside = [t for t in tokens if start <= t.start and t.end <= stop and t.shape != "initial"]
+            if (
+                inside
+                and all(t.flags & (_NAME | UNKNOWN) for t in inside)
+                and (len(inside) > 1 or inside[0].flags & (_STRONG | OBFUSCATED))
+            ):
+                for token in inside:
+                    if token.flags & (_STRONG | UNKNOWN | OBFUSCATED) and len(token.text) > 2:
+                        seeds.setdefault(_key(token.text), _SCORE_WEAK)
+        if not seeds:
+            return
+        covered = _covered(names)
+        for index, token in enumerate(tokens):
+            if not token.flags & (_STRONG | UNKNOWN | OBFUSCATED) or len(token.text) < 3:
+                continue  # the same word as a seed has the seed's class
+            if index in covered or index in refused or token.shape not in ("title", "upper", "lower", "any"):
+                continue
+            if _overlaps(person_spans, token.start, token.end):
+                continue  # the model's own call, which the analyzer may veto
+            key = _key(token.text)
+            seed = seeds.get(key)
+            if seed is None and not key.isalpha() and any(c.isalpha() for c in key):
+                seed = next((seeds[v] for v in _deleet(key) if v in seeds), None)  # "Cardona ... Cardon4"
+            if seed is None or (
+                token.shape == "lower"
+                and not token.flags & (_STRONG | OBFUSCATED)
+                and token.text not in lower_seeds
+            ):
+                continue
+            before = text[max(0, token.start - 40) : token.start]
+            if self._not_a_person(text, tokens, index, index + 1, before, [token]):
+                continue
+            names[index] = (index + 1, seed)
 
     def rejects(self, text: str, start: int, end: int) -> bool:
         """Whether ``text[start:end]``, which another recognizer took for a person (the small spaCy
@@ -630,7 +837,10 @@ class PersonNameRecognizer(RuleRecognizer):
         owned = possessive and _OWNED_RE.match(text, stop) is not None
         if not owned and self._not_a_person(text, tokens, index, end, before, parts):
             return _NOT_A_PERSON
-        person_before = _PERSON_BEFORE_RE.search(before) is not None
+        person_before = _PERSON_BEFORE_RE.search(before) is not None or (
+            _INTRO_BEFORE_RE.search(before) is not None
+            and ((several and (cased or strong)) or bool(parts[0].flags & (FIRST | OBFUSCATED)))
+        )
         detail_after = owned or _DETAIL_AFTER_RE.match(text, stop) is not None
         # A detail after the name alone ("... denied", "..., DOB") follows drugs and units too: a
         # single word then must be a listed name that is not a common word.
@@ -648,6 +858,17 @@ class PersonNameRecognizer(RuleRecognizer):
                 return pair
         if len(parts) == 1 and tokens[index].shape == "initial" and parts[0].flags & LAST and cased:
             return _SCORE_WEAK  # "J. Smith"
+        if len(parts) == 2 and title_case and _initial_between(text, tokens, index, end):
+            return _SCORE_WEAK  # "Sari J. Paavolainen", "Faina D. Yefremova": no word has that shape
+        if (
+            len(parts) == 2
+            and title_case
+            and unknown
+            and any(_has_diacritic(t.text) for t in parts)
+            and all(len(t.text) >= 3 for t in parts)
+            and not _PLACE_PREPOSITION_RE.search(before)
+        ):
+            return _SCORE_WEAK  # "Esat Jeknić", "Šárka Ottová": Latin letters with accents, no English word
         if not several:
             return 0.0
         weak_before = _WEAK_BEFORE_RE.search(before) is not None
@@ -747,6 +968,18 @@ def _continues(tokens: list[_Token], index: int, end: int) -> bool:
     return len(parts) == 1 and bool(parts[0].flags & (FIRST | FIRST_COMMON | UNKNOWN))
 
 
+def _initial_between(text: str, tokens: list[_Token], index: int, end: int) -> bool:
+    """Whether ``tokens[index:end]`` is a word, one capital initial with its dot, and a word."""
+    if end - index != 3 or tokens[index + 1].shape != "initial" or not tokens[index + 1].text.isupper():
+        return False
+    return text[tokens[index].end : tokens[index + 2].start] in (f" {tokens[index + 1].text}. ",)
+
+
+def _has_diacritic(word: str) -> bool:
+    """A Latin letter with an accent or a letter such as ł, ø, ß ("Jeknić", "Łukasz")."""
+    return not word.isascii() and _key(word) != "" and _key(word) != word.lower()
+
+
 def _person_or_title_before(before: str) -> bool:
     """Whether a title or a person word ends ``before``."""
     return _TITLE_BEFORE_RE.search(before) is not None or _PERSON_BEFORE_RE.search(before) is not None
@@ -764,10 +997,71 @@ _SOFT_TAILS = frozenset(
 )
 
 
-def _ner_spans(nlp_artifacts: NlpArtifacts | None) -> list[tuple[int, int]]:
-    """Character spans of the model's entities that may be a mis-labelled name."""
+def _ner_spans(
+    nlp_artifacts: NlpArtifacts | None, labels: frozenset[str] = _NER_LABELS
+) -> list[tuple[int, int]]:
+    """Character spans of the model's entities with one of ``labels`` (by default those that may be
+    a mis-labelled name)."""
     doc = getattr(nlp_artifacts, "tokens", None)
     ents = getattr(doc, "ents", None)
     if not ents:
         return []
-    return [(ent.start_char, ent.end_char) for ent in ents if ent.label_ in _NER_LABELS]
+    return [(ent.start_char, ent.end_char) for ent in ents if ent.label_ in labels]
+
+
+_PERSON_LABEL = frozenset({"PERSON"})
+# The start of a line (a quoted line too: "> Ubul: ...").
+_LINE_START_RE = regex.compile(r"(?:^|\n)[ \t>*\-]*$")
+_AND_OR_RE = regex.compile(r"[ \t](?:and|or)[ \t]", regex.IGNORECASE)
+# A lower-case word next: the verb of a sentence whose subject ends here ("Usamov and Bowers were").
+_LOWER_WORD_AFTER_RE = regex.compile(r"[ \t]+\p{Ll}")
+# Before a place rather than a person ("in Store Merløse", "at Tobel").
+_PLACE_PREPOSITION_RE = regex.compile(
+    r"(?<![\p{L}])(?:in|at|near|via|across|around|through|outside|inside|into|towards?)[ \t]{1,3}$",
+    regex.IGNORECASE,
+)
+# A speaker label's colon: then speech, not a number, a time or an address.
+_SPEAKER_AFTER_RE = regex.compile(r"[ \t]*:(?![ \t]*[\d/])")
+# What separates the members of a list: a comma, "and", "or", "&" ("Morrison, Rogers and Torres").
+_LIST_SEPARATOR_RE = regex.compile(
+    r"[ \t]*(?:,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or|&)[ \t]+|[ \t]*&[ \t]*)", regex.IGNORECASE
+)
+
+
+def _covered(names: dict[int, tuple[int, float]]) -> set[int]:
+    return {i for index, (end, _) in names.items() for i in range(index, end)}
+
+
+def _list_members(text: str, tokens: list[_Token], index: int) -> list[tuple[int, int]]:
+    """The members (token ranges of one to three name-like words) of a list that starts at
+    ``tokens[index]``, each separated from the next by a comma, "and", "or" or "&"."""
+    members: list[tuple[int, int]] = []
+    while index < len(tokens):
+        end = index
+        while (
+            end < len(tokens)
+            and end - index < 3
+            and (tokens[end].flags & (_NAME | UNKNOWN) or tokens[end].shape == "initial")
+            and _key(tokens[end].text) not in _FUNCTION_WORDS
+            and (end == index or _JOIN_RE.fullmatch(text[tokens[end - 1].end : tokens[end].start]))
+            and not tokens[end].possessive
+        ):
+            end += 1
+        if end == index or tokens[index].shape == "initial":
+            break
+        if (
+            end < len(tokens)
+            and _JOIN_RE.fullmatch(text[tokens[end - 1].end : tokens[end].start])
+            and (tokens[end].flags & (_NAME | UNKNOWN) and _key(tokens[end].text) not in _FUNCTION_WORDS)
+        ):
+            break  # four name-like words in a row: no list member
+        members.append((index, end))
+        separator = _LIST_SEPARATOR_RE.match(text, tokens[end - 1].end)
+        if separator is None or separator.end() == tokens[end - 1].end:
+            break
+        index = end
+        while index < len(tokens) and tokens[index].start < separator.end():
+            index += 1  # "and", "or"
+        if index >= len(tokens) or tokens[index].start != separator.end():
+            break
+    return members

@@ -1,8 +1,10 @@
 """Held-out English person names in clinical and banking prompts, and texts with none.
 
-Sentences are written the way ward staff, clinicians and bank staff write to an assistant (42
+Sentences are written the way ward staff, clinicians and bank staff write to an assistant (56
 templates: the name at the start of a sentence, after a title, in a list, in a signature, as a
-possessive, as "Surname, First"), independently of the recognizer's context words. Names come from
+possessive, as "Surname, First", a name or a surname alone after "my name is", "last name?",
+"surname:", "this is", a list of surnames, dialogue speaker labels, "First M. Last", a surname
+mentioned again), independently of the recognizer's context words. Names come from
 three places:
 
 - ``listed``: names in the shipped lexicons, mostly common ones, some that are common words;
@@ -131,7 +133,8 @@ MANY_ORIGIN_FIRST = (
     "Muhammad Yusuf Ahmed Wei Mei Hiroshi Yuki Thanh Linh Dmitri Olga Katarzyna Zofia Bogdan Giulia "
     "Matteo João Sebastián Ximena Thiago Kwame Ama Kofi Obiageli Tunde Chukwuemeka Adaeze Olumide "
     "Ifeoma Chiamaka Nnamdi Achieng Kiprop Chebet Oyinlola Jae-won Min-seo Anh Duc Nikolai Svetlana "
-    "Bartosz Agnieszka Lucía Mateus Rania Karim Layla Tariq Noor Ravi Deepika Sanjay Lakshmi"
+    "Bartosz Agnieszka Lucía Mateus Rania Karim Layla Tariq Noor Ravi Deepika Sanjay Lakshmi Halldóra "
+    "Jiří Eliška Tomáš Zoltán Bálint Søren Åsa Łukasz"
 ).split()
 MANY_ORIGIN_LAST = (
     "Tran Adeyemi Khoury Lefebvre Nguyen Okafor Kowalski Haddad Yilmaz Gonzalez Patel Singh Kim "
@@ -140,7 +143,8 @@ MANY_ORIGIN_LAST = (
     "Chowdhury Banerjee Iyer Reddy Takahashi Watanabe Park Choi Pham Hoang Huang Zhao Kowalczyk "
     "Wiśniewski Müller Gómez Peña Núñez Çelik Öztürk Oyelaran Nwachukwu Ogunleye Boateng Owusu Wanjiru "
     "Otieno Mwangi Tesfaye Bekele Nascimento Carvalho Szabó Kovács Dimitrov Popescu Demir Şahin Yıldız "
-    "Garcia-Lopez Al-Sayed Ben-David Okoro Eze Mahlangu Abiodun Lungu Achebe"
+    "Garcia-Lopez Al-Sayed Ben-David Okoro Eze Mahlangu Abiodun Lungu Achebe Dvořák Nováková "
+    "Horváthová Szőke Sørensen Łukasiewicz Jovanović Ólafsdóttir Kovačević"
 ).split()
 
 
@@ -172,7 +176,9 @@ def leetify(name: str, rng: random.Random) -> str:
 
 
 # {name}: first and last name; {last}: the surname alone (after a title); {first}: the first name
-# alone; {inverted}: "Surname, First"; {other}: a second person, not scored.
+# alone; {inverted}: "Surname, First"; {fml}: "First M. Last". Not scored: {other} (a second
+# person), {other_first} and {other_last} (their first name or surname alone), {full} (the scored
+# person's full name, mentioned before the scored surname).
 CLINICAL = [
     "Summarize the chart for {name} (SSN 536-22-1234).",
     "Draft a discharge letter for patient {name}.",
@@ -196,6 +202,15 @@ CLINICAL = [
     "Spoke with {name} about the biopsy; she wants a second opinion.",
     "Pls add {name} to tomorrow's theatre list, 2nd case.",
     "{inverted} - allergy to penicillin, update the MAR",
+    # Single name parts in person positions, lists, dialogue, "First M. Last" (issue 18, public corpus).
+    "My name is {first} and I'm calling about my father's results.",
+    "What's your last name? {last}",
+    "Surname: {last}\nWard: 7B\nConsultant on call",
+    "Reviewed {full} on the ward round; {last} is keen to go home tomorrow.",
+    "{first}: Is my mum's bed ready yet?\n{other_first}: Not yet, try after 3pm.",
+    "The surgical team: {last}, {other_last} and the registrar.",
+    "Discharge summary signed by {fml}.",
+    "This is {first} from ward 9, calling about the bed in bay 4.",
 ]
 BANKING = [
     "Customer {name} disputes a charge of $420 from last Friday.",
@@ -218,26 +233,43 @@ BANKING = [
     "Can you check whether {name} qualifies for the student account?",
     "Joint applicants: {name} and {other}.",
     "{name} called the branch twice about a missing deposit.",
+    "Hi, my name is {name} and I want to close my account.",
+    "First name: {first}\nAccount: 44718822\nReason: moving abroad",
+    "cc: {last}, {other_last}\nRe: overdraft review",
+    "{fml} opened a joint account with {other}.",
+    "{last} and {other_last} were both charged the monthly fee twice.",
+    "Best regards,\n{first}",
 ]
 TEMPLATES = [("clinical", t) for t in CLINICAL] + [("banking", t) for t in BANKING]
 
 
 def _render(template: str, first: str, last: str, other: str, casing: str, rng: random.Random) -> NameCase:
+    initial = rng.choice("ABCDEJKLMRST")
     if "{last}" in template:
         value = last
     elif "{first}" in template:
         value = first
     elif "{inverted}" in template:
         value = f"{last}, {first}"
+    elif "{fml}" in template:
+        value = f"{first} {initial}. {last}"
     else:
         value = f"{first} {last}"
         if rng.random() < 0.1:
-            value = f"{first} {rng.choice('ABCDEJKLMRST')}. {last}"
+            value = f"{first} {initial}. {last}"
     if casing == "leet":
         value = leetify(value, rng)
-    key = next(k for k in ("{name}", "{last}", "{first}", "{inverted}") if k in template)
+    key = next(k for k in ("{name}", "{last}", "{first}", "{inverted}", "{fml}") if k in template)
+    other_first, _, other_last = other.partition(" ")
+    fills = {
+        "{other}": other,
+        "{other_first}": other_first,
+        "{other_last}": other_last,
+        "{full}": f"{first} {last}",
+    }
     before, after = template.split(key)
-    before, after = before.replace("{other}", other), after.replace("{other}", other)
+    for placeholder, fill in fills.items():
+        before, after = before.replace(placeholder, fill), after.replace(placeholder, fill)
     text = before + value + after
     if casing == "upper":
         text = text.upper()
