@@ -27,6 +27,7 @@ from policies.pii.config import PIIPolicy
 from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.offload import CancelToken, current_cancel_token
+from policies.pii.recognizers_address_en import address_recognizers
 from policies.pii.recognizers_en import (
     EmailAddressRecognizer,
     PersonNerRecognizer,
@@ -136,6 +137,7 @@ class PIIDetector:
             CnPassportRecognizer(),
             ChineseNameRecognizer(),
             ChineseAddressRecognizer(),
+            *address_recognizers(),
             *plate_recognizers(),
             *site_recognizers(policy.custom_patterns),
         ]
