@@ -40,6 +40,7 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "CN_ID_CARD",
         "CN_PASSPORT",
         "VEHICLE_PLATE",
+        "DRIVER_LICENSE",
     }
 )
 _ENTITY_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*[A-Z]")

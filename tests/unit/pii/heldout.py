@@ -12,6 +12,7 @@ Run ``.venv/bin/python -m tests.unit.pii.heldout`` for recall per class and lang
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 from collections.abc import Callable, Sequence
@@ -428,6 +429,278 @@ def obfuscated_cases(rng: random.Random, count: int) -> list[Case]:
     return cases
 
 
+# ---------------------------------------------------------------- 6. cards of every issuer
+
+# Issuer prefixes (IIN ranges) and lengths, as the schemes publish them; each case draws a family,
+# then a prefix inside its range, then a length.
+_CARD_FAMILIES: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {
+    "visa": ((4, 4), (13, 16, 19)),
+    "mastercard": ((51, 55), (16,)),
+    "mastercard_2": ((2221, 2720), (16,)),
+    "amex": ((34, 34), (15,)),
+    "amex_37": ((37, 37), (15,)),
+    "discover": ((6011, 6011), (16, 19)),
+    "discover_64": ((644, 649), (16,)),
+    "diners": ((300, 305), (14, 16)),
+    "diners_36": ((36, 36), (14,)),
+    "jcb": ((3528, 3589), (16, 19)),
+    "jcb_15": ((2131, 2131), (15,)),
+    "jcb_1800": ((1800, 1800), (15,)),
+    "maestro": ((50, 50), (12, 13, 16, 19)),
+    "maestro_56": ((56, 58), (12, 16, 19)),
+    "maestro_67": ((6759, 6763), (12, 16)),
+    "unionpay": ((62, 62), (16, 17, 18, 19)),
+    "rupay": ((60, 60), (16,)),
+    "mir": ((2200, 2204), (16,)),
+    "verve": ((506099, 506198), (16, 19)),
+    "uatp": ((1, 1), (15,)),
+    "dankort": ((5019, 5019), (16,)),
+    "troy": ((9792, 9792), (16,)),
+}
+
+
+def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
+    """``prefix`` and random digits up to ``length``, the last one a Luhn check digit."""
+    body = prefix + _digits(rng, length - len(prefix) - 1)
+    total = 0
+    for position, ch in enumerate(reversed(body)):
+        value = int(ch) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return body + str((10 - total % 10) % 10)
+
+
+def any_issuer_card(rng: random.Random) -> str:
+    (low, high), lengths = _CARD_FAMILIES[_pick(rng, sorted(_CARD_FAMILIES))]
+    number = luhn_complete(str(rng.randint(low, high)), rng.choice(lengths), rng)
+    roll = rng.random()
+    if roll < 0.55:
+        return number
+    if roll < 0.85 or len(number) != 15:
+        sep = _pick(rng, [" ", " ", "-"])
+        return sep.join(number[i : i + 4] for i in range(0, len(number), 4))
+    return f"{number[:4]} {number[4:10]} {number[10:]}"  # 4-6-5, as 15-digit cards are printed
+
+
+_CARD_EN = [
+    "What is the credit limit on {v}?",
+    "Please refund the copay to card {v}.",
+    "Card no. {v} was declined at the pharmacy.",
+    "My debit card {v} was kept by the ATM",
+    "Customer disputes a charge on {v} from 12 March.",
+    "Charge the deposit to {v}, expiry 09/28.",
+    "The card on file is {v}; please update it.",
+    "Maestro {v} - block immediately",
+    "Paid with {v} at reception",
+    "Can you raise the limit for {v}?",
+    "Billing: {v}",
+]
+_CARD_ZH = ["卡号{v}，请冻结", "我的信用卡{v}丢了", "请把退款打到{v}这张卡上"]
+
+
+def card_cases(rng: random.Random, count: int) -> list[Case]:
+    cases = []
+    for index in range(count):
+        lang = "zh" if index % 6 == 5 else "en"
+        template = _pick(rng, _CARD_ZH if lang == "zh" else _CARD_EN)
+        cases.append(_case("card_any_issuer", lang, template, any_issuer_card(rng), "CREDIT_CARD"))
+    return cases
+
+
+# ---------------------------------------------------------------- 7. phones of many countries
+
+
+def _grouped(rng: random.Random, sizes: Sequence[int], sep: str) -> str:
+    return sep.join(_digits(rng, size) for size in sizes)
+
+
+def intl_phone(rng: random.Random) -> str:
+    """A phone number as written in one of many countries, some with a country code, some with
+    an extension; area codes random (assigned or not)."""
+    d = functools.partial(_digits, rng)
+    shapes: list[Callable[[], str]] = [
+        lambda: f"0{rng.randint(1, 9)} {_grouped(rng, (2, 2, 2, 2), ' ')}",  # FR
+        lambda: f"+33 (0){rng.randint(1, 9)} {_grouped(rng, (2, 2, 2, 2), ' ')}",
+        lambda: f"0{rng.randint(1, 9)}.{_grouped(rng, (2, 2, 2, 2), '.')}",
+        lambda: f"0{d(3)} {d(7)}",  # DE mobile
+        lambda: f"+49 (0){d(2)} {d(7)}",
+        lambda: f"+39 0{d(1)} {d(4)} {d(4)}",  # IT
+        lambda: f"3{d(2)} {d(3)} {d(4)}",
+        lambda: f"{rng.choice('69')}{d(2)} {d(3)} {d(3)}",  # ES
+        lambda: f"+34 {rng.choice('69')}{d(2)} {d(2)} {d(2)} {d(2)}",
+        lambda: f"0{d(1)}-{d(7)}",  # NL
+        lambda: f"0{d(3)} {d(2)} {d(2)} {d(2)}",  # BE
+        lambda: f"0{d(2)} {d(3)} {d(2)} {d(2)}",  # CH
+        lambda: f"+41 (0){d(2)} {d(3)} {d(2)} {d(2)}",
+        lambda: f"0{d(1)}-{d(3)} {d(3)} {d(2)}",  # SE
+        lambda: f"+46 (0){d(1)} {d(3)} {d(3)} {d(2)}",
+        lambda: f"{d(2)} {d(2)} {d(2)} {d(2)}",  # DK
+        lambda: f"{d(2)}-{d(2)}-{d(2)}-{d(2)}",
+        lambda: f"{d(3)} {d(2)} {d(3)}",  # NO
+        lambda: f"0{d(2)} {d(3)} {d(4)}",  # FI, IE, ZA
+        lambda: f"({d(2)}) {d(3)}-{d(3)}",  # short area code, six-digit local number
+        lambda: f"({d(2)}) {d(4)}-{d(4)}",  # BR
+        lambda: f"({d(2)}) 9{d(4)}-{d(4)}",
+        lambda: f"0{d(1)} {d(4)} {d(4)}",  # AU
+        lambda: f"04{d(2)} {d(3)} {d(3)}",
+        lambda: f"+61 4{d(2)} {d(3)} {d(3)}",
+        lambda: f"0{d(1)}-{d(4)}-{d(4)}",  # JP
+        lambda: f"010-{d(4)}-{d(4)}",  # KR
+        lambda: f"{rng.randint(6, 9)}{d(4)} {d(5)}",  # IN
+        lambda: f"+91 {rng.randint(6, 9)}{d(4)} {d(5)}",
+        lambda: f"8 ({d(3)}) {d(3)}-{d(2)}-{d(2)}",  # RU
+        lambda: f"+7 {d(3)} {d(3)}-{d(2)}-{d(2)}",
+        lambda: f"05{d(2)} {d(3)} {d(2)} {d(2)}",  # TR
+        lambda: f"{rng.choice('689')}{d(3)} {d(4)}",  # SG, HK
+        lambda: f"{d(3)} {d(4)}",  # a local number without its area code
+        lambda: f"{d(3)}-{d(4)}",
+        lambda: f"{d(3)}-{d(3)}-{d(4)}x{d(rng.randint(2, 5))}",  # US with extension
+        lambda: f"({d(3)}){d(3)}-{d(4)}x{d(rng.randint(2, 5))}",
+        lambda: f"{d(3)}.{d(3)}.{d(4)}x{d(rng.randint(2, 5))}",
+        lambda: f"+1-{d(3)}-{d(3)}-{d(4)}x{d(rng.randint(2, 5))}",
+        lambda: f"({d(3)}) {d(3)}-{d(4)} ext. {d(rng.randint(2, 4))}",
+        lambda: f"001-{d(3)}-{d(3)}-{d(4)}",
+        lambda: f"{d(2)} {d(3)} {d(3)} {d(4)}",  # with a trunk or country prefix, no plus
+    ]
+    return rng.choice(shapes)()
+
+
+_PHONE_INTL_EN = [
+    "Daughter's mobile: {v}",
+    "Please ring the GP practice on {v}.",
+    "The patient's home phone is {v}.",
+    "Office: {v}",
+    "{v} (office)",
+    "Fax {v}",
+    "Left a voicemail at {v}, no reply yet.",
+    "Direct line {v}",
+    "They're not picking up at {v}; try again later.",
+    "Can someone call me back on {v}?",
+    "My contact number is {v}.",
+    "Desk: {v}",
+    "I didn't get the SMS on my registered number {v}.",
+    "Telephone {v}, ask for the ward manager",
+]
+_PHONE_INTL_PLUS_EN = [  # no phone word at all: only a country code or an extension says it
+    "Next of kin: Sofia, {v}",
+    "Spoke with the husband, {v}, at noon.",
+    "Account holder abroad; {v} is the only way to get hold of her.",
+]
+
+
+def phone_intl_cases(rng: random.Random, count: int) -> list[Case]:
+    cases = []
+    for index in range(count):
+        value = intl_phone(rng)
+        if index % 5 == 4:
+            value = _pick(rng, ["+44 7", "+33 6", "+49 15", "+31 6", "+61 4", "+353 8"]) + _digits(rng, 8)
+            if rng.random() < 0.5:
+                value = f"{_digits(rng, 3)}-{_digits(rng, 3)}-{_digits(rng, 4)}x{_digits(rng, 3)}"
+            template = _pick(rng, _PHONE_INTL_PLUS_EN)
+        else:
+            template = _pick(rng, _PHONE_INTL_EN)
+        cases.append(_case("phone_intl", "en", template, value, "PHONE_NUMBER"))
+    return cases
+
+
+# ---------------------------------------------------------------- 8. driver's licences
+
+_LICENSE_LETTERS = string.ascii_uppercase
+
+
+def driver_license(rng: random.Random) -> str:
+    """A licence number in one of the US states' shapes (and the UK's 16 characters)."""
+    letter = rng.choice(_LICENSE_LETTERS)
+    d = functools.partial(_digits, rng)
+    return _pick(
+        rng,
+        [
+            f"{letter}{d(7)}",  # CA
+            f"{letter}{d(12)}",  # FL, MN
+            f"{letter}{d(3)}-{d(3)}-{d(2)}-{d(3)}-{d(1)}",  # FL, printed
+            f"{letter}{d(3)}-{d(4)}-{d(4)}",  # IL
+            f"{letter}{d(14)}",
+            f"{letter}-{d(3)}-{d(3)}-{d(3)}-{d(3)}",  # MD
+            d(rng.choice([7, 8, 9])),  # TX, NY, many states
+            f"{d(3)} {d(3)} {d(3)}",  # NY, printed
+            f"{letter}{rng.choice(_LICENSE_LETTERS)}{d(6)}",  # two letters
+            f"{d(2)}{letter}{rng.choice(_LICENSE_LETTERS)}{d(5)}",  # NH
+            "".join(rng.choice(_LICENSE_LETTERS) for _ in range(5))  # UK
+            + d(6)
+            + "".join(rng.choice(_LICENSE_LETTERS) for _ in range(2))
+            + d(1)
+            + "".join(rng.choice(_LICENSE_LETTERS) for _ in range(2)),
+        ],
+    )
+
+
+_LICENSE_EN = [
+    "My driver's license number is {v}",
+    "Driver's license: {v}, exp 2029",
+    "ID checked at admission - drivers license {v}.",
+    "DL# {v}",
+    "driving licence {v} (photocard)",
+    "Copy of driver license no. {v} attached to the loan file",
+    "His driver's licence is {v}; please verify against the ID scan.",
+]
+
+
+def license_cases(rng: random.Random, count: int) -> list[Case]:
+    return [
+        _case("driver_license", "en", _pick(rng, _LICENSE_EN), driver_license(rng), "DRIVER_LICENSE")
+        for _ in range(count)
+    ]
+
+
+# ---------------------------------------------------------------- numbers next to phone and card words
+
+_NUMBER_FACTS = [
+    "temps 37.58 38.21 37.90",
+    "platelets 212 x10^9/L",
+    "WBC 6.8 x10^9/L",
+    "BP 142/91 mmHg",
+    "sample drawn 08:15:30",
+    "dose 2.5 mg x 7 days",
+    "NDC 0002-1433-80",
+    "lot 4521-88-3321",
+    "SNOMED CT 1149222004",
+    "visit on 2024-03-05",
+    "follow-up on 12.05.2024",
+    "ratio 1:10000",
+    "ICD-10 E11.9",
+    "LOINC 4548-4",
+    "glucose 110 mg/dL",
+    "IV 1000 mL x 2",
+    "HbA1c 7.2%",
+    "eGFR 58 mL/min/1.73m2",
+    "balance 12,450.00 USD",
+    "transfer of 3,000 EUR",
+    "version 2.14.3",
+    "card reader model CR-2100",
+]
+_NUMBER_NEG_EN = [
+    "Called the family: {f1}, {f2}.",
+    "Phone review - {f1}; {f2}.",
+    "Office note: {f1}, {f2}.",
+    "Message from the lab: {f1}; {f2}.",
+    "Card statement query; {f1}, {f2}.",
+    "Fax received with {f1} and {f2}.",
+    "Contact the pharmacy about {f1}; {f2}.",
+    "Desk handover: {f1}, {f2}.",
+    "Left a voicemail about {f1} and {f2}.",
+    "Driver's license checked; {f1}, {f2}.",
+]
+
+
+def number_negatives(rng: random.Random, count: int) -> list[Negative]:
+    """Clinical and banking numbers (dates, times, doses, lab values, codes, amounts) next to
+    phone, card and licence words: none of them is personal data."""
+    out = []
+    for _ in range(count):
+        f1, f2 = rng.sample(_NUMBER_FACTS, 2)
+        out.append(Negative("en", _pick(rng, _NUMBER_NEG_EN).format(f1=f1, f2=f2), (f1, f2)))
+    return out
+
+
 # ---------------------------------------------------------------- clinical facts that must survive
 
 _FACTS_EN = [
@@ -504,10 +777,25 @@ CLASSES: dict[str, Callable[[random.Random, int], list[Case]]] = {
 }
 
 
+# Classes added for issue 18's public corpus (cards of every issuer, phones of many countries,
+# driver's licences); kept apart so that the classes above draw the same values as before.
+PUBLIC_SHAPE_CLASSES: dict[str, Callable[[random.Random, int], list[Case]]] = {
+    "card_any_issuer": card_cases,
+    "phone_intl": phone_intl_cases,
+    "driver_license": license_cases,
+}
+
+
 def generate(per_class: int = 120, seed: int = 18) -> list[Case]:
     """``per_class`` cases of each class, the same for the same seed."""
     rng = random.Random(seed)
     return [case for make in CLASSES.values() for case in make(rng, per_class)]
+
+
+def generate_public_shapes(per_class: int = 120, seed: int = 18) -> list[Case]:
+    """``per_class`` cases of each of PUBLIC_SHAPE_CLASSES, the same for the same seed."""
+    rng = random.Random(seed)
+    return [case for make in PUBLIC_SHAPE_CLASSES.values() for case in make(rng, per_class)]
 
 
 def is_found(case: Case, findings: Sequence[_Finding], min_score: float) -> bool:
@@ -546,7 +834,7 @@ def main() -> None:
 
     policy = load_default_pii_policy()
     detector = PIIDetector(policy, cache_key=os.urandom(32))
-    cases = generate()
+    cases = generate() + generate_public_shapes()
     findings = [detector.detect(case.text) for case in cases]
     print(f"{'class':<18}{'lang':<6}{'request (>=0.5)':>17}{'answer (>=0.3)':>16}")
     request = recall_table(cases, findings, 0.5)
@@ -559,12 +847,21 @@ def main() -> None:
     out, _, _ = redact_chat_body(body, detector, policy.profile("clinical"))
     kept = clinical_kept(negatives, [m["content"] for m in out["messages"]])
     print(f"clinical facts kept (clinical profile): {kept}/{len(negatives)}")
+    numbers = number_negatives(random.Random(20), 300)
+    body = {"messages": [{"role": "user", "content": n.text} for n in numbers]}
+    out_numbers, _, _ = redact_chat_body(body, detector, policy.profile("clinical"))
+    kept_numbers = clinical_kept(numbers, [m["content"] for m in out_numbers["messages"]])
+    print(f"numbers next to phone/card/licence words kept (clinical profile): {kept_numbers}/{len(numbers)}")
     if os.environ.get("SHOW_MISSES"):
         for case, found in zip(cases, findings, strict=True):
             if not is_found(case, found, 0.5):
                 got = [(f.entity_type, case.text[f.start : f.end], f.score) for f in found]
                 print("MISS", case.cls, repr(case.value), "|", repr(case.text), got)
-        for neg, message in zip(negatives, out["messages"], strict=True):
+        pairs = [
+            *zip(negatives, out["messages"], strict=True),
+            *zip(numbers, out_numbers["messages"], strict=True),
+        ]
+        for neg, message in pairs:
             if not all(fact in message["content"] for fact in neg.keep):
                 print("LOST", repr(neg.text), "->", repr(message["content"]))
 
