@@ -495,6 +495,10 @@ def _unslotted_values(collected: _Collected) -> list[tuple[str, str]]:
     return out
 
 
+#: Keys up to this long are put before their value as its context.
+_MAX_LABEL = 64
+
+
 def _walk(
     container: Any, key: Any, item: Any, path: str, skip: set[tuple[int, Any]], out: list[tuple[str, str]]
 ) -> None:
@@ -505,14 +509,17 @@ def _walk(
         where = f"{path}.{name}" if path else name
     if (id(container), key) in skip:
         return
+    # A value is scanned after its key, which is its context: {"ssn": 536221234} is an SSN, the
+    # bare digits are not. These texts only decide a refusal; nothing is rewritten in them.
+    label = f"{key}: " if isinstance(key, str) and len(key) <= _MAX_LABEL else ""
     if isinstance(item, str):
-        out.append((where, item))
+        out.append((where, label + item if label and item.strip() else item))
     elif isinstance(item, bool) or item is None:
         return
     elif isinstance(item, int | float):
         text = _number_text(item, where)
         if text is not None:
-            out.append((where, text))
+            out.append((where, label + text))
     elif isinstance(item, Mapping):
         # Keys (JSON-schema property names, template kwargs...) reach the model too.
         out.extend((f"{where}.<key>", k) for k in item if isinstance(k, str))

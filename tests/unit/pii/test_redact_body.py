@@ -643,3 +643,17 @@ def test_personal_data_anywhere_is_redacted_or_refused(
     forwarded = json.dumps(out, ensure_ascii=False)
     core = str(value).split(" ", 1)[-1]
     assert core not in forwarded, (path, value, as_key)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"ssn": 536221234}, {"ssn": "536221234"}, {"social_security_number": "536 22 1234"}],
+    ids=["number", "string", "spaced"],
+)
+def test_a_key_is_the_context_of_its_value_in_unredactable_fields(
+    detector: PIIDetector, metadata: dict[str, object]
+) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "metadata": metadata}
+    with pytest.raises(PolicyViolation) as exc:
+        redact_chat_body(body, detector, profile())
+    assert exc.value.code == "pii_in_unredactable_field"
