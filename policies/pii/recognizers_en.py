@@ -5,7 +5,7 @@ birth."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -18,46 +18,9 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from policies.pii.checksums import is_luhn_valid
+from policies.pii.context import ContextWords
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_zh import is_plausible_cn_id
-
-
-class ContextWords:
-    """Words that make a shape count: Latin ones as whole words, case-insensitively (``cell`` is not
-    in ``cellulitis``, ``ssn`` not in ``classnotes``), Chinese ones anywhere (no spaces to bound them).
-
-    Matched on the raw text around a candidate: Presidio's lemma-based enhancer sees a Chinese run
-    as one token and drops ``#`` (``SS#``), so recognizers that need context check it themselves.
-    """
-
-    def __init__(self, words: Iterable[str]) -> None:
-        latin = sorted({w.lower() for w in words if w.isascii()}, key=len, reverse=True)
-        other = sorted({w for w in words if not w.isascii()}, key=len, reverse=True)
-        parts = []
-        if latin:
-            parts.append(r"(?<![A-Za-z])(?:" + "|".join(regex.escape(w) for w in latin) + r")(?![A-Za-z])")
-        if other:
-            parts.extend(regex.escape(w) for w in other)
-        self._re = regex.compile("|".join(parts), regex.IGNORECASE)
-
-    def anywhere(self, text: str) -> bool:
-        """Whether one of the words occurs in ``text`` at all (a cheap pre-check)."""
-        return self._re.search(text) is not None
-
-    def ends(self, text: str) -> list[int]:
-        """Where each occurrence of a word in ``text`` ends."""
-        return [match.end() for match in self._re.finditer(text)]
-
-    def near(self, text: str, start: int, end: int, before: int = 40, after: int = 20) -> bool:
-        """Whether one of the words ends within ``before`` characters before ``text[start:end]`` or
-        starts within ``after`` characters after it."""
-        if self._re.search(text, max(0, start - before), start) is not None:
-            return True
-        stop = min(len(text), end + after)
-        while stop < len(text) and text[stop].isalpha() and text[stop].isascii():
-            stop += 1  # a word cut by the window is not a whole word
-        return self._re.search(text, end, stop) is not None
-
 
 # Characters of an address: ASCII and Latin letters with diacritics, never CJK, so that an address
 # glued to Chinese text (绑定邮箱wang.li@corp.io请查收) is matched without the text around it.

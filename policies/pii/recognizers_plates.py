@@ -12,8 +12,8 @@ import regex
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from policies.pii.context import ContextWords
 from policies.pii.recognizer_base import RuleRecognizer
-from policies.pii.recognizers_en import ContextWords
 
 _PLATE_CONTEXT = ContextWords(
     [
