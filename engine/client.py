@@ -187,7 +187,8 @@ def _decode_answer(status: int, payload: bytes, url: str) -> dict[str, Any]:
         message = "The model worker refused the request."
         error_type = "invalid_request_error"
         if isinstance(data, dict):
-            err = data.get("error") if isinstance(data.get("error"), dict) else data
+            nested = data.get("error")
+            err: dict[str, Any] = nested if isinstance(nested, dict) else data
             if isinstance(err.get("message"), str):
                 message = err["message"]
             if isinstance(err.get("type"), str):

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionUserMessageParam
 
 from tests.conftest import MODEL, ROOT, free_port, stop, wait_http
 
@@ -31,7 +32,8 @@ class SimProcess:
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {KEY}"}, trust_env=False)
 
     def stats(self) -> dict[str, int]:
-        return self.get("/sim/stats").json()
+        stats: dict[str, int] = self.get("/sim/stats").json()
+        return stats
 
     def wait_for(self, key: str, value: int, timeout: float = 10.0) -> dict[str, int]:
         deadline = time.monotonic() + timeout
@@ -42,7 +44,7 @@ class SimProcess:
         return stats
 
 
-def user(text: str) -> dict[str, str]:
+def user(text: str) -> ChatCompletionUserMessageParam:
     return {"role": "user", "content": text}
 
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 from openai.types import Completion
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageFunctionToolCall
 
 from engine.sim_script import ScriptError, load_script, parse_script
 from engine.simulator import (
@@ -346,7 +346,8 @@ def test_scripted_tool_call_streams_as_tool_call_deltas(tmp_path: Path) -> None:
         assert parsed[-1].choices[0].finish_reason == "tool_calls"
         answer = ChatCompletion.model_validate(client.post(CHAT, json=chat_body()).json())
         tool_calls = answer.choices[0].message.tool_calls
-        assert tool_calls is not None and tool_calls[0].function.arguments == '{"city": "Paris"}'
+        assert tool_calls is not None and isinstance(tool_calls[0], ChatCompletionMessageFunctionToolCall)
+        assert tool_calls[0].function.arguments == '{"city": "Paris"}'
         assert answer.choices[0].message.content is None
         assert answer.choices[0].finish_reason == "tool_calls"
 
@@ -380,6 +381,7 @@ def test_script_file_errors_name_the_file_and_the_answer_not_the_text(tmp_path: 
     with pytest.raises(ScriptError, match="answer 1") as info:
         parse_script([["ok"], ["fine", 3, "private text"]])
     assert "private text" not in str(info.value)
+    bad: Any
     for bad in ([], {}, [5], [{"bogus": 1}], [{"tool_call": {"arguments_chunks": []}}],
                 [{"error": {"status": 200}}], [{"abort_after": -1}]):
         with pytest.raises(ScriptError):
