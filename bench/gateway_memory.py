@@ -3,7 +3,7 @@
 Starts the simulator and one gateway (PII on: spaCy and jieba loaded, default policies), sends
 ``--requests`` chat requests (English, Chinese and mixed text with personal data, half of them
 streamed, each with new text) and reads the gateway's ``VmRSS`` and ``VmHWM`` (peak) from
-``/proc``. Budget (DESIGN.md): at most 500 MB.
+``/proc``. Budget (docs/benchmarks.md, "Budgets"): at most 500 MB.
 
     .venv/bin/python bench/gateway_memory.py --requests 300
 """

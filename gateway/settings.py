@@ -12,11 +12,22 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from policies.documents import describe_validation_error
+
 ENV_PREFIX = "GATEWAY_"
+
+# Constrained value types: a value outside them stops the start with the key and the bound.
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://")]
+DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^(sqlite\+aiosqlite://|postgresql\+asyncpg://|$)")]
 
 
 class ConfigError(Exception):
@@ -27,45 +38,44 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class ServerSettings(_Section):
+class ServerSettings(_Section, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Port = 8080
     # Bodies above this size are refused with 413 before they are parsed.
-    max_body_bytes: int = 4 * 1024 * 1024
+    max_body_bytes: PositiveInt = 4 * 1024 * 1024
     # JSON nesting deeper than this is refused with 400 (chat bodies are shallow).
-    max_json_depth: int = 64
-    request_timeout_s: float = 600.0
+    max_json_depth: Annotated[int, msgspec.Meta(ge=2, le=512)] = 64
     # Gateway processes sharing the port. More than one needs Redis for rate limits.
-    workers: int = 1
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
 
 
-class EngineSettings(_Section):
+class EngineSettings(_Section, frozen=True, kw_only=True):
     # Empty: the gateway starts the SGLang *simulator* (tests and demos only) and says so.
-    urls: tuple[str, ...] = ()
+    urls: tuple[HttpUrl, ...] = ()
     api_key: str | None = None
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 600.0
-    max_connections: int = 256
+    connect_timeout_s: Seconds = 5.0
+    read_timeout_s: Seconds = 600.0
+    max_connections: PositiveInt = 256
     # Site names for served models, alias -> the name the engine serves ("gpt-4" = "deepseek-ai/
     # DeepSeek-V3"). A request may name a served model or an alias; the engine gets the served name.
     model_aliases: dict[str, str] = msgspec.field(default_factory=dict)
     # Simulator settings, used only when no engine URL is configured.
-    sim_port: int = 0
-    sim_ttft_ms: float = 0.0
-    sim_tpot_ms: float = 0.0
+    sim_port: Port = 0
+    sim_ttft_ms: NonNegativeFloat = 0.0
+    sim_tpot_ms: NonNegativeFloat = 0.0
 
 
-class StorageSettings(_Section):
+class StorageSettings(_Section, frozen=True, kw_only=True):
     # Empty: SQLite file ``<data_dir>/gateway.db`` (WAL, synchronous=FULL).
-    url: str = ""
+    url: DatabaseUrl = ""
 
 
-class PolicySettings(_Section):
+class PolicySettings(_Section, frozen=True, kw_only=True):
     # Site policy directory; files there overlay the shipped defaults in ``policies/defaults``.
     dir: str = ""
 
 
-class PIISettings(_Section):
+class PIISettings(_Section, frozen=True, kw_only=True):
     enabled: bool = True
     # Run NER (names) on whole non-streaming answers too, not only pattern recognizers (~2-4 ms).
     answer_ner: bool = True
@@ -73,31 +83,31 @@ class PIISettings(_Section):
     # it ends, so text arrives clause by clause instead of token by token. Off: identifiers only.
     stream_ner: bool = False
     # Time limit of one detection step, from when it starts running; an overrun step is stopped.
-    timeout_s: float = 5.0
+    timeout_s: Seconds = 5.0
     # Detection steps running at once (0: one per CPU); more wait their turn, at most queue_timeout_s.
     # Principals take turns: one principal's queued steps do not hold another's back.
-    max_parallel: int = 0
-    queue_timeout_s: float = 30.0
+    max_parallel: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
+    queue_timeout_s: Seconds = 30.0
     # A request whose strings (object keys included) hold more characters than this is refused with
     # 413 before any detection. Detection reads 20,000-40,000 characters a second on one core when
     # every line has a name, so much more text could not be scanned within timeout_s anyway.
-    max_text_chars: int = 200_000
-    cache_entries: int = 20_000
+    max_text_chars: PositiveInt = 200_000
+    cache_entries: NonNegativeInt = 20_000
 
 
-class AuditSettingsSection(_Section):
-    checkpoint_every: int = 100
-    checkpoint_interval_s: float = 30.0
+class AuditSettingsSection(_Section, frozen=True, kw_only=True):
+    checkpoint_every: PositiveInt = 100
+    checkpoint_interval_s: Seconds = 30.0
     # Empty: ``<data_dir>/audit-checkpoints.jsonl`` (keep it outside the database host in production).
     checkpoint_file: str = ""
 
 
-class AuthSettings(_Section):
+class AuthSettings(_Section, frozen=True, kw_only=True):
     # How long the previous secret of a rotated API key keeps working.
-    key_rotate_grace_s: int = 24 * 3600
+    key_rotate_grace_s: NonNegativeInt = 24 * 3600
     # Successful API key checks are remembered this long; a revocation made on another replica
     # takes effect within it (0: every request reads the key store).
-    key_cache_ttl_s: float = 5.0
+    key_cache_ttl_s: NonNegativeFloat = 5.0
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_jwks_file: str = ""
@@ -108,12 +118,12 @@ class AuthSettings(_Section):
     jwt_role_map: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class RateLimitSettings(_Section):
+class RateLimitSettings(_Section, frozen=True, kw_only=True):
     # Empty: limits live in this process's memory (one gateway process). Set for several replicas.
     redis_url: str = ""
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(_Section, frozen=True, kw_only=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -211,7 +221,9 @@ def load_settings(
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        # The key and msgspec's reason (types and bounds), never the value: it may be a secret.
+        key, reason = describe_validation_error(exc, raw, Settings, strict=False)
+        raise ConfigError(f"{key}: {reason}") from None
     _check_values(settings)
     return settings
 
@@ -228,47 +240,16 @@ def _drop_none(tree: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(exc: msgspec.ValidationError) -> str:
-    # msgspec says "Expected `int`, got `str` - at `$.server.port`"; turn it into "server.port: ...".
-    message = str(exc)
-    if " - at `$." in message:
-        reason, _, where = message.partition(" - at `$.")
-        return f"{where.rstrip('`')}: {reason}"
-    if message.startswith("Object contains unknown field"):
-        return f"unknown key: {message}"
-    return message
-
-
 def _check_values(settings: Settings) -> None:
+    # What the field types cannot say: rules that join two fields or look at mapping entries.
     checks: list[tuple[bool, str, str]] = [
-        (0 <= settings.server.port <= 65535, "server.port", "must be between 0 and 65535"),
-        (settings.server.max_body_bytes > 0, "server.max_body_bytes", "must be positive"),
-        (1 <= settings.server.workers <= 64, "server.workers", "must be between 1 and 64"),
         (
             settings.server.workers == 1 or bool(settings.ratelimit.redis_url),
             "ratelimit.redis_url",
             "is required with more than one worker (in-memory limits would be per process)",
         ),
-        (2 <= settings.server.max_json_depth <= 512, "server.max_json_depth", "must be between 2 and 512"),
-        (settings.pii.timeout_s > 0, "pii.timeout_s", "must be positive"),
-        (settings.pii.queue_timeout_s > 0, "pii.queue_timeout_s", "must be positive"),
-        (0 <= settings.pii.max_parallel <= 256, "pii.max_parallel", "must be between 0 and 256"),
-        (settings.pii.cache_entries >= 0, "pii.cache_entries", "must not be negative"),
-        (settings.pii.max_text_chars > 0, "pii.max_text_chars", "must be positive"),
-        (settings.audit.checkpoint_every > 0, "audit.checkpoint_every", "must be positive"),
-        (settings.engine.max_connections > 0, "engine.max_connections", "must be positive"),
     ]
     checks.extend(_model_alias_checks(settings.engine.model_aliases))
-    for url in settings.engine.urls:
-        checks.append((url.startswith(("http://", "https://")), "engine.urls", "must be http(s) URLs"))
-    if settings.storage.url:
-        checks.append(
-            (
-                settings.storage.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")),
-                "storage.url",
-                "must be sqlite+aiosqlite:// or postgresql+asyncpg://",
-            )
-        )
     for ok, key, reason in checks:
         if not ok:
             raise ConfigError(f"{key}: {reason}")

@@ -19,12 +19,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from policies.errors import PolicyDocumentError
 from policies.rbac import RBACPolicy, parse_rbac_policy
+
+if TYPE_CHECKING:  # the PII package loads the NER stack; import it only when a bundle is loaded
+    from policies.output.config import OutputPolicy
+    from policies.pii.config import PIIPolicy
 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parent / "defaults"
 
@@ -32,13 +36,13 @@ DEFAULT_POLICY_DIR = Path(__file__).resolve().parent / "defaults"
 DOCUMENT_FILES: Mapping[str, str] = {"roles": "roles.yaml", "pii": "pii.yaml", "output": "output.yaml"}
 
 
-def _parse_pii(doc: Mapping[str, Any], source: str) -> Any:
+def _parse_pii(doc: Mapping[str, Any], source: str) -> PIIPolicy:
     from policies.pii.config import parse_pii_policy
 
     return parse_pii_policy(doc, source)
 
 
-def _parse_output(doc: Mapping[str, Any], source: str) -> Any:
+def _parse_output(doc: Mapping[str, Any], source: str) -> OutputPolicy:
     from policies.output.config import parse_output_policy
 
     return parse_output_policy(doc, source)
@@ -57,8 +61,8 @@ class PolicyBundle:
     (their names and bytes) and is what audit records cite; ``sources`` lists them."""
 
     rbac: RBACPolicy
-    pii: Any
-    output: Any
+    pii: PIIPolicy
+    output: OutputPolicy
     digest: str
     sources: tuple[str, ...]
 
@@ -143,8 +147,7 @@ def load_policy_bundle(default_dir: Path, site_dir: Path | None = None) -> Polic
         parsed[kind], loaded = _load_document(kind, default_dir, site_dir)
         files.extend(loaded)
     rbac: RBACPolicy = parsed["roles"]
-    _check_profiles(rbac, parsed["pii"], "pii_profile")
-    _check_profiles(rbac, parsed["output"], "output_profile")
+    _check_pii_profiles(rbac, parsed["pii"])
     return PolicyBundle(
         rbac=rbac,
         pii=parsed["pii"],
@@ -154,17 +157,16 @@ def load_policy_bundle(default_dir: Path, site_dir: Path | None = None) -> Polic
     )
 
 
-def _check_profiles(rbac: RBACPolicy, other: Any, field: str) -> None:
-    # Only when the other policy exposes its profile names; a role naming a profile that does
-    # not exist would otherwise fail on its first request instead of at load time.
-    profiles = getattr(other, "profiles", None)
+def _check_pii_profiles(rbac: RBACPolicy, pii: Any) -> None:
+    # A role naming a profile that does not exist would otherwise fail on its first request
+    # instead of at load time. (Only when the PII policy exposes its profile names.)
+    profiles = getattr(pii, "profiles", None)
     if not isinstance(profiles, Mapping):
         return
     for role in rbac.roles.values():
-        name = getattr(role, field)
-        if name is not None and name not in profiles:
+        if role.pii_profile not in profiles:
             raise PolicyDocumentError(
-                "roles.yaml", f"roles.{role.name}.{field}", "names an undefined profile"
+                "roles.yaml", f"roles.{role.name}.pii_profile", "names an undefined profile"
             )
 
 

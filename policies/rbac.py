@@ -15,34 +15,37 @@ the permission, the roles, the model and a stable reason code, never a credentia
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
+
+from policies.documents import Document, NonBlankStr, PositiveInt, decode_document
 from policies.errors import PolicyDocumentError, PolicyViolation
 
-PERMISSIONS: frozenset[str] = frozenset(
-    {
-        "chat",
-        "completions",
-        "models:list",
-        "pii:unmask",
-        "audit:read",
-        "audit:read_content",
-        "audit:export",
-        "audit:verify",
-        "dsr:export",
-        "dsr:erase",
-        "dsr:hold",
-        "keys:manage",
-        "policy:reload",
-        "retention:run",
-        "engine:manage",
-    }
-)
+Permission = Literal[
+    "chat",
+    "completions",
+    "models:list",
+    "pii:unmask",
+    "audit:read",
+    "audit:read_content",
+    "audit:export",
+    "audit:verify",
+    "dsr:export",
+    "dsr:erase",
+    "dsr:hold",
+    "keys:manage",
+    "policy:reload",
+    "retention:run",
+    "engine:manage",
+    "openapi:read",
+]
+#: Every permission a role may grant (the closed vocabulary of roles.yaml).
+PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))
 
 #: Permissions that change how the gateway behaves or who may use it.
 CONTROL_PERMISSIONS: frozenset[str] = frozenset(
@@ -67,24 +70,8 @@ REASON_MODEL_NOT_ALLOWED_FOR_ROLE = "model_not_allowed_for_role"
 REASON_TENANT_MISMATCH = "tenant_mismatch"
 REASON_SOD_CONFLICT = "separation_of_duties_conflict"
 
-_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
-_ROLE_FIELDS = frozenset(
-    {
-        "description",
-        "permissions",
-        "models",
-        "require_subject",
-        "pii_profile",
-        "output_profile",
-        "requests_per_minute",
-        "tokens_per_day",
-        "role_requests_per_minute",
-        "role_tokens_per_day",
-        "grantable_roles",
-    }
-)
-_DOC_FIELDS = frozenset({"version", "roles"})
-SUPPORTED_VERSIONS = frozenset({1})
+#: Role names: what credentials carry and the audit log records.
+RoleName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 
 
 @dataclass(frozen=True)
@@ -119,7 +106,6 @@ class RoleDef:
     models: tuple[str, ...] | None = None
     require_subject: bool = False
     pii_profile: str = DEFAULT_PII_PROFILE
-    output_profile: str | None = None
     requests_per_minute: int | None = None
     tokens_per_day: int | None = None
     role_requests_per_minute: int | None = None
@@ -180,23 +166,29 @@ class RateLimits:
     tokens_per_day: int | None
 
 
-@dataclass(frozen=True)
-class _Path:
-    source: str
-    parts: tuple[str, ...] = field(default=())
-
-    def __truediv__(self, part: str | int) -> _Path:
-        return _Path(self.source, (*self.parts, f"[{part}]" if isinstance(part, int) else str(part)))
-
-    @property
-    def key(self) -> str:
-        return ".".join(self.parts).replace(".[", "[") or "<document>"
-
-    def error(self, reason: str) -> PolicyDocumentError:
-        return PolicyDocumentError(self.source, self.key, reason)
+# --------------------------------------------------------------------------- the document
 
 
-# --------------------------------------------------------------------------- parsing
+class RoleDocument(Document, frozen=True, kw_only=True):
+    """One role as roles.yaml states it (see the comments in ``policies/defaults/roles.yaml``)."""
+
+    permissions: tuple[Permission, ...]
+    description: str = ""
+    models: tuple[NonBlankStr, ...] | None = None
+    require_subject: bool = False
+    pii_profile: NonBlankStr = DEFAULT_PII_PROFILE
+    requests_per_minute: PositiveInt | None = None
+    tokens_per_day: PositiveInt | None = None
+    role_requests_per_minute: PositiveInt | None = None
+    role_tokens_per_day: PositiveInt | None = None
+    grantable_roles: tuple[NonBlankStr, ...] = ()
+
+
+class RolesDocument(Document, frozen=True, kw_only=True):
+    """The whole roles.yaml document."""
+
+    version: Literal[1] = 1
+    roles: Annotated[dict[RoleName, RoleDocument], msgspec.Meta(min_length=1)]
 
 
 def parse_rbac_policy(doc: Mapping[str, Any], source: str) -> RBACPolicy:
@@ -206,106 +198,38 @@ def parse_rbac_policy(doc: Mapping[str, Any], source: str) -> RBACPolicy:
     unknown fields, unknown permissions, bad types, limits that are not positive integers,
     ``grantable_roles`` naming undefined roles, or a role that breaks separation of duties.
     """
-    root = _Path(source)
-    if not isinstance(doc, Mapping):
-        raise root.error("document must be a mapping")
-    _reject_unknown(doc, _DOC_FIELDS, root)
-    version = doc.get("version", 1)
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
-        raise (root / "version").error(f"unsupported version, expected one of {sorted(SUPPORTED_VERSIONS)}")
-    roles_doc = doc.get("roles")
-    if not isinstance(roles_doc, Mapping) or not roles_doc:
-        raise (root / "roles").error("must be a non-empty mapping of role name to role definition")
-    roles: dict[str, RoleDef] = {}
-    for name, body in roles_doc.items():
-        path = root / "roles" / str(name)
-        if not isinstance(name, str) or not _ROLE_NAME.match(name):
-            raise path.error("role name must match [a-z][a-z0-9_.-]{0,63}")
-        roles[name] = _parse_role(name, body, path)
-    for role in roles.values():
-        for i, granted in enumerate(role.grantable_roles):
-            if granted not in roles:
-                raise (root / "roles" / role.name / "grantable_roles" / i).error("names an undefined role")
-    return RBACPolicy(roles)
-
-
-def _parse_role(name: str, body: Any, path: _Path) -> RoleDef:
-    if not isinstance(body, Mapping):
-        raise path.error("role definition must be a mapping")
-    _reject_unknown(body, _ROLE_FIELDS, path)
-    perms_doc = body.get("permissions")
-    if not isinstance(perms_doc, list):
-        raise (path / "permissions").error("required, must be a list of permission names")
-    permissions: set[str] = set()
-    for i, perm in enumerate(perms_doc):
-        if not isinstance(perm, str) or perm not in PERMISSIONS:
-            raise (path / "permissions" / i).error(
-                f"unknown permission; known: {', '.join(sorted(PERMISSIONS))}"
+    document = decode_document(doc, RolesDocument, source)
+    for name, role in document.roles.items():
+        conflict = sod_conflicts(role.permissions)
+        if conflict:
+            raise PolicyDocumentError(
+                source,
+                f"roles.{name}.permissions",
+                "separation of duties: a role with control permissions may not also hold "
+                + ", ".join(conflict),
             )
-        permissions.add(perm)
-    conflict = sod_conflicts(permissions)
-    if conflict:
-        raise (path / "permissions").error(
-            "separation of duties: a role with control permissions may not also hold " + ", ".join(conflict)
-        )
-    models = _optional_str_list(body.get("models"), path / "models")
+        for i, granted in enumerate(role.grantable_roles):
+            if granted not in document.roles:
+                raise PolicyDocumentError(
+                    source, f"roles.{name}.grantable_roles[{i}]", "names an undefined role"
+                )
+    return RBACPolicy({name: _role_def(name, role) for name, role in document.roles.items()})
+
+
+def _role_def(name: str, role: RoleDocument) -> RoleDef:
     return RoleDef(
         name=name,
-        permissions=frozenset(permissions),
-        models=models,
-        require_subject=_bool(body.get("require_subject", False), path / "require_subject"),
-        pii_profile=_str(body.get("pii_profile", DEFAULT_PII_PROFILE), path / "pii_profile"),
-        output_profile=(
-            None
-            if body.get("output_profile") is None
-            else _str(body["output_profile"], path / "output_profile")
-        ),
-        requests_per_minute=_limit(body.get("requests_per_minute"), path / "requests_per_minute"),
-        tokens_per_day=_limit(body.get("tokens_per_day"), path / "tokens_per_day"),
-        role_requests_per_minute=_limit(
-            body.get("role_requests_per_minute"), path / "role_requests_per_minute"
-        ),
-        role_tokens_per_day=_limit(body.get("role_tokens_per_day"), path / "role_tokens_per_day"),
-        grantable_roles=_optional_str_list(body.get("grantable_roles"), path / "grantable_roles") or (),
-        description=_str(body.get("description", ""), path / "description", allow_empty=True),
+        permissions=frozenset(role.permissions),
+        models=role.models,
+        require_subject=role.require_subject,
+        pii_profile=role.pii_profile,
+        requests_per_minute=role.requests_per_minute,
+        tokens_per_day=role.tokens_per_day,
+        role_requests_per_minute=role.role_requests_per_minute,
+        role_tokens_per_day=role.role_tokens_per_day,
+        grantable_roles=role.grantable_roles,
+        description=role.description,
     )
-
-
-def _reject_unknown(doc: Mapping[Any, Any], allowed: frozenset[str], path: _Path) -> None:
-    for key in doc:
-        if key not in allowed:
-            raise (path / str(key)).error(f"unknown field; allowed: {', '.join(sorted(allowed))}")
-
-
-def _optional_str_list(value: Any, path: _Path) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise path.error("must be a list of strings (or omitted)")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise (path / i).error("must be a non-empty string")
-    return tuple(value)
-
-
-def _bool(value: Any, path: _Path) -> bool:
-    if not isinstance(value, bool):
-        raise path.error("must be true or false")
-    return value
-
-
-def _str(value: Any, path: _Path, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise path.error("must be a non-empty string" if not allow_empty else "must be a string")
-    return value
-
-
-def _limit(value: Any, path: _Path) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise path.error("must be a positive integer (or omitted for no limit)")
-    return value
 
 
 # --------------------------------------------------------------------------- decisions
@@ -372,7 +296,7 @@ def authorize(
         return decide(False, REASON_NO_KNOWN_ROLE)
     if sod_conflicts(p for role in known for p in role.permissions):
         return decide(False, REASON_SOD_CONFLICT)
-    granting = [role for role in known if permission in role.permissions]
+    granting = granting_roles(policy, principal, permission)
     if not granting:
         return decide(False, REASON_NOT_GRANTED)
     if not isinstance(resource_tenant, _NoResource) and not tenant_may_access(
@@ -398,8 +322,13 @@ def has_known_role(policy: RBACPolicy, principal: Principal) -> bool:
     return bool(policy.known_roles(principal))
 
 
-def _roles_for(policy: RBACPolicy, principal: Principal, permission: str) -> tuple[RoleDef, ...]:
-    return tuple(role for role in policy.known_roles(principal) if permission in role.permissions)
+def granting_roles(policy: RBACPolicy, principal: Principal, permission: str) -> list[RoleDef]:
+    """The principal's known roles that grant ``permission``, in policy document order.
+
+    Empty when no role grants it. Models and tenants are not considered: this is the set
+    whose per-role settings (subject requirement, PII profile, rate limits) apply.
+    """
+    return [role for role in policy.known_roles(principal) if permission in role.permissions]
 
 
 def requires_subject(policy: RBACPolicy, principal: Principal, permission: str = "chat") -> bool:
@@ -408,7 +337,7 @@ def requires_subject(policy: RBACPolicy, principal: Principal, permission: str =
     True if any of the principal's roles granting the permission requires it: a clinician
     who also holds a service role still has to name the patient.
     """
-    return any(role.require_subject for role in _roles_for(policy, principal, permission))
+    return any(role.require_subject for role in granting_roles(policy, principal, permission))
 
 
 def effective_pii_profile(policy: RBACPolicy, principal: Principal, permission: str = "chat") -> str:
@@ -417,16 +346,8 @@ def effective_pii_profile(policy: RBACPolicy, principal: Principal, permission: 
     Taken from the first role, in policy document order, that grants ``permission``; sites
     list their stricter roles first. ``DEFAULT_PII_PROFILE`` when no role grants it.
     """
-    roles = _roles_for(policy, principal, permission)
+    roles = granting_roles(policy, principal, permission)
     return roles[0].pii_profile if roles else DEFAULT_PII_PROFILE
-
-
-def effective_output_profile(
-    policy: RBACPolicy, principal: Principal, permission: str = "chat"
-) -> str | None:
-    """The output-filter profile name, chosen like :func:`effective_pii_profile` (``None`` = default)."""
-    roles = _roles_for(policy, principal, permission)
-    return roles[0].output_profile if roles else None
 
 
 def may_unmask(policy: RBACPolicy, principal: Principal) -> bool:
@@ -441,7 +362,7 @@ def effective_rate_limits(policy: RBACPolicy, principal: Principal, permission: 
     A principal with no granting role gets ``RateLimits(None, None)``; it is
     refused by :func:`authorize` before limits matter.
     """
-    roles = _roles_for(policy, principal, permission)
+    roles = granting_roles(policy, principal, permission)
 
     def most_generous(values: list[int | None]) -> int | None:
         if not values or any(v is None for v in values):

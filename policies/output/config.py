@@ -18,18 +18,21 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args
 
+import msgspec
 import regex
+from cachetools import LRUCache
 
+from policies.documents import Document, NonBlankStr, RuleId, decode_document
 from policies.errors import PolicyDocumentError
-from policies.output.injection import InjectionPolicy, parse_injection_policy
+from policies.output.injection import InjectionDocument, InjectionPolicy, parse_injection_policy
 from policies.output.secrets import SECRET_PATTERNS
 
 Action = Literal["redact", "block", "flag"]
 RuleKind = Literal["secret", "phrases", "regex", "topic"]
 
-ACTIONS: frozenset[str] = frozenset({"redact", "block", "flag"})
+ACTIONS: frozenset[str] = frozenset(get_args(Action))
 #: Longest match a site regex may declare or have derived; bounds the stream hold-back it causes.
 MAX_USER_PATTERN_LENGTH = 256
 #: Characters of already-released text kept as left context for look-behinds and ``\b``.
@@ -38,10 +41,8 @@ LEFT_CONTEXT = 64
 #: reports every place a match could still extend past the end of a buffer.
 NEVER_CHAR = "\U0010ffff"
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-_POLICY_KEYS = frozenset({"version", "secrets", "rules", "topics", "role_topics", "injection"})
-_RULE_KEYS = frozenset({"id", "action", "phrases", "regex", "max_len", "ignore_case", "roles", "description"})
-_TOPIC_KEYS = frozenset({"action", "keywords", "description"})
+#: Distinct role sets whose compiled rules a policy keeps (least recently used go first).
+COMPILED_CACHE_SIZE = 1024
 _GLOBAL_FLAGS = regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERBOSE | regex.ASCII
 _BACKREF_RE = re.compile(r"\\[1-9]|\(\?P=|\\g<")
 _NAMED_GROUP_RE = re.compile(r"\(\?P?<[A-Za-z_]")
@@ -86,52 +87,87 @@ class OutputPolicy:
     role_topics: Mapping[str, tuple[str, ...]]
     injection: InjectionPolicy
     topics: tuple[str, ...] = ()
-    _cache: dict[tuple[str, ...], CompiledRules] = field(
-        default_factory=dict, compare=False, hash=False, repr=False
+    _cache: LRUCache[tuple[str, ...], CompiledRules] = field(
+        default_factory=lambda: LRUCache(maxsize=COMPILED_CACHE_SIZE), compare=False, hash=False, repr=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, hash=False, repr=False)
 
 
-# ----------------------------------------------------------------------------- parsing
+# ----------------------------------------------------------------------------- the document
+
+
+class RuleDocument(Document, frozen=True, kw_only=True):
+    """One site rule in output.yaml's ``rules``: exactly one of ``phrases`` or ``regex``."""
+
+    id: RuleId
+    action: Action
+    phrases: Annotated[tuple[NonBlankStr, ...], msgspec.Meta(min_length=1)] | None = None
+    regex: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    max_len: Annotated[int, msgspec.Meta(ge=1, le=MAX_USER_PATTERN_LENGTH)] | None = None
+    # None: true for phrases, false for regexes.
+    ignore_case: bool | None = None
+    roles: Annotated[tuple[NonBlankStr, ...], msgspec.Meta(min_length=1)] | None = None
+    description: str = ""
+
+
+class TopicDocument(Document, frozen=True, kw_only=True):
+    """One banned topic in output.yaml's ``topics``."""
+
+    action: Action
+    keywords: Annotated[tuple[NonBlankStr, ...], msgspec.Meta(min_length=1)]
+    description: str = ""
+
+
+class OutputSection(Document, frozen=True, kw_only=True):
+    """The body of output.yaml's ``output:`` section (``None`` fields: written but left empty)."""
+
+    version: Literal[1] = 1
+    secrets: dict[str, Literal["redact", "block", "flag", "off"]] | None = None
+    rules: tuple[RuleDocument, ...] | None = None
+    topics: dict[RuleId, TopicDocument] | None = None
+    role_topics: dict[str, tuple[NonBlankStr, ...]] | None = None
+    injection: InjectionDocument | None = None
+
+
+class OutputDocument(Document, frozen=True, kw_only=True):
+    """The whole output.yaml document."""
+
+    output: OutputSection | None = None
 
 
 def parse_output_policy(doc: Mapping[str, Any], source: str) -> OutputPolicy:
     """Validate an output policy document (the ``output:`` section or the whole document)."""
     prefix = "output"
-    if not isinstance(doc, Mapping):
-        raise PolicyDocumentError(source, prefix, "must be a mapping")
-    if "output" in doc:
-        doc = doc["output"]
-        if doc is None:
-            doc = {}
-        if not isinstance(doc, Mapping):
-            raise PolicyDocumentError(source, prefix, "must be a mapping")
-    for key in doc:
-        if key not in _POLICY_KEYS:
-            raise PolicyDocumentError(source, f"{prefix}.{key}", "unknown key")
-    rules: list[ContentRule] = []
-    rules.extend(_parse_secrets(doc.get("secrets"), source, f"{prefix}.secrets"))
-    raw_rules = doc.get("rules") or []
-    if not isinstance(raw_rules, list):
-        raise PolicyDocumentError(source, f"{prefix}.rules", "must be a list")
-    for i, raw in enumerate(raw_rules):
-        rules.append(_parse_rule(raw, source, f"{prefix}.rules.{i}"))
-    topic_rules = _parse_topics(doc.get("topics"), source, f"{prefix}.topics")
-    rules.extend(topic_rules)
-    role_topics = _parse_role_topics(
-        doc.get("role_topics"), {r.topic for r in topic_rules if r.topic}, source, f"{prefix}.role_topics"
-    )
-    seen: set[str] = set()
-    for i, rule in enumerate(rules):
-        if rule.id in seen:
-            raise PolicyDocumentError(source, f"{prefix}.rules.{i}.id", "duplicate rule id")
-        seen.add(rule.id)
-    injection = parse_injection_policy(doc.get("injection"), source, f"{prefix}.injection")
+    if isinstance(doc, Mapping) and "output" in doc:
+        section = decode_document(doc, OutputDocument, source).output or OutputSection()
+    else:
+        section = decode_document(doc, OutputSection, source, prefix)
+    secret_rules = _secret_rules(section.secrets or {}, source, f"{prefix}.secrets")
+    topic_rules = [
+        _topic_rule(name, body, source, f"{prefix}.topics.{name}")
+        for name, body in (section.topics or {}).items()
+    ]
+    # Site rule ids must not repeat, nor take a built-in id (audit records name rules by id).
+    seen = {r.id for r in (*secret_rules, *topic_rules)}
+    site_rules: list[ContentRule] = []
+    for i, raw in enumerate(section.rules or ()):
+        if raw.id in seen:
+            raise PolicyDocumentError(source, f"{prefix}.rules[{i}].id", "duplicate rule id")
+        seen.add(raw.id)
+        site_rules.append(_content_rule(raw, source, f"{prefix}.rules[{i}]"))
+    rules = [*secret_rules, *site_rules, *topic_rules]
+    topics = tuple(name for name in section.topics or {})
+    for role, names in (section.role_topics or {}).items():
+        for i, name in enumerate(names):
+            if name not in topics:
+                raise PolicyDocumentError(
+                    source, f"{prefix}.role_topics.{role}[{i}]", "names an undefined topic"
+                )
     policy = OutputPolicy(
         rules=tuple(rules),
-        role_topics=MappingProxyType(role_topics),
-        injection=injection,
-        topics=tuple(r.topic for r in topic_rules if r.topic),
+        role_topics=MappingProxyType(dict(section.role_topics or {})),
+        injection=parse_injection_policy(section.injection, source, f"{prefix}.injection"),
+        topics=topics,
     )
     # Fail at load time, not on the first request, if the rules cannot be combined.
     try:
@@ -143,40 +179,14 @@ def parse_output_policy(doc: Mapping[str, Any], source: str) -> OutputPolicy:
     return policy
 
 
-def _action(value: Any, source: str, key: str, allowed: frozenset[str] = ACTIONS) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise PolicyDocumentError(source, key, f"must be one of {', '.join(sorted(allowed))}")
-    return value
-
-
-def _rule_id(value: Any, source: str, key: str) -> str:
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        raise PolicyDocumentError(source, key, "must be an id of letters, digits, _ . : - (at most 64)")
-    return value
-
-
-def _str_list(value: Any, source: str, key: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-    if not isinstance(value, list) or (not value and not allow_empty):
-        raise PolicyDocumentError(source, key, "must be a non-empty list of strings")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise PolicyDocumentError(source, f"{key}.{i}", "must be a non-empty string")
-    return tuple(value)
-
-
-def _parse_secrets(raw: Any, source: str, key: str) -> list[ContentRule]:
-    if raw is None:
-        return []
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping of secret kind to action")
+def _secret_rules(secrets: Mapping[str, str], source: str, key: str) -> list[ContentRule]:
     rules: list[ContentRule] = []
-    for name, value in raw.items():
-        spec = SECRET_PATTERNS.get(name) if isinstance(name, str) else None
+    for name, action in secrets.items():
+        spec = SECRET_PATTERNS.get(name)
         if spec is None:
             raise PolicyDocumentError(
                 source, f"{key}.{name}", f"unknown secret kind (known: {', '.join(sorted(SECRET_PATTERNS))})"
             )
-        action = _action(value, source, f"{key}.{name}", ACTIONS | {"off"})
         if action == "off":
             continue
         width = _max_width(spec.pattern)
@@ -194,52 +204,27 @@ def _parse_secrets(raw: Any, source: str, key: str) -> list[ContentRule]:
     return rules
 
 
-def _parse_roles(value: Any, source: str, key: str) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return _str_list(value, source, key)
-
-
-def _parse_rule(raw: Any, source: str, key: str) -> ContentRule:
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping")
-    for name in raw:
-        if name not in _RULE_KEYS:
-            raise PolicyDocumentError(source, f"{key}.{name}", "unknown key")
-    rule_id = _rule_id(raw.get("id"), source, f"{key}.id")
-    action = cast(Action, _action(raw.get("action"), source, f"{key}.action"))
-    roles = _parse_roles(raw.get("roles"), source, f"{key}.roles")
-    ignore_case = raw.get("ignore_case", True if "phrases" in raw else False)
-    if not isinstance(ignore_case, bool):
-        raise PolicyDocumentError(source, f"{key}.ignore_case", "must be true or false")
-    if ("phrases" in raw) == ("regex" in raw):
+def _content_rule(raw: RuleDocument, source: str, key: str) -> ContentRule:
+    if (raw.phrases is None) == (raw.regex is None):
         raise PolicyDocumentError(source, key, "needs exactly one of phrases, regex")
-    if "phrases" in raw:
-        if "max_len" in raw:
+    if raw.phrases is not None:
+        if raw.max_len is not None:
             raise PolicyDocumentError(source, f"{key}.max_len", "only for regex rules (derived for phrases)")
-        phrases = _str_list(raw["phrases"], source, f"{key}.phrases")
-        pattern = phrase_pattern(phrases, ignore_case=ignore_case)
+        ignore_case = True if raw.ignore_case is None else raw.ignore_case
+        pattern = phrase_pattern(raw.phrases, ignore_case=ignore_case)
         width = _max_width(pattern)
         if width is None or width > MAX_USER_PATTERN_LENGTH:
             raise PolicyDocumentError(
                 source, f"{key}.phrases", f"phrases must be shorter than {MAX_USER_PATTERN_LENGTH}"
             )
         return ContentRule(
-            id=rule_id, kind="phrases", action=action, pattern=pattern, max_len=width, roles=roles
+            id=raw.id, kind="phrases", action=raw.action, pattern=pattern, max_len=width, roles=raw.roles
         )
-    pattern = _user_regex(raw["regex"], ignore_case, source, f"{key}.regex")
+    assert raw.regex is not None
+    pattern = _user_regex(raw.regex, bool(raw.ignore_case), source, f"{key}.regex")
     width = _max_width(pattern)
-    max_len = raw.get("max_len")
-    if max_len is not None:
-        if (
-            not isinstance(max_len, int)
-            or isinstance(max_len, bool)
-            or not 1 <= max_len <= MAX_USER_PATTERN_LENGTH
-        ):
-            raise PolicyDocumentError(
-                source, f"{key}.max_len", f"must be an integer from 1 to {MAX_USER_PATTERN_LENGTH}"
-            )
-        width = max_len if width is None else min(width, max_len)
+    if raw.max_len is not None:
+        width = raw.max_len if width is None else min(width, raw.max_len)
     elif width is None or width > MAX_USER_PATTERN_LENGTH:
         raise PolicyDocumentError(
             source,
@@ -249,12 +234,12 @@ def _parse_rule(raw: Any, source: str, key: str) -> ContentRule:
         )
     if width == 0:
         raise PolicyDocumentError(source, f"{key}.regex", "must not match only the empty string")
-    return ContentRule(id=rule_id, kind="regex", action=action, pattern=pattern, max_len=width, roles=roles)
+    return ContentRule(
+        id=raw.id, kind="regex", action=raw.action, pattern=pattern, max_len=width, roles=raw.roles
+    )
 
 
-def _user_regex(value: Any, ignore_case: bool, source: str, key: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise PolicyDocumentError(source, key, "must be a non-empty string")
+def _user_regex(value: str, ignore_case: bool, source: str, key: str) -> str:
     if _BACKREF_RE.search(value) or _NAMED_GROUP_RE.search(value):
         raise PolicyDocumentError(source, key, "named groups and backreferences are not supported")
     try:
@@ -268,50 +253,16 @@ def _user_regex(value: Any, ignore_case: bool, source: str, key: str) -> str:
     return f"(?i:{value})" if ignore_case else f"(?:{value})"
 
 
-def _parse_topics(raw: Any, source: str, key: str) -> list[ContentRule]:
-    if raw is None:
-        return []
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping of topic to {action, keywords}")
-    rules: list[ContentRule] = []
-    for name, body in raw.items():
-        tkey = f"{key}.{name}"
-        _rule_id(name, source, tkey)
-        if not isinstance(body, Mapping):
-            raise PolicyDocumentError(source, tkey, "must be a mapping")
-        for field_name in body:
-            if field_name not in _TOPIC_KEYS:
-                raise PolicyDocumentError(source, f"{tkey}.{field_name}", "unknown key")
-        action = cast(Action, _action(body.get("action"), source, f"{tkey}.action"))
-        keywords = _str_list(body.get("keywords"), source, f"{tkey}.keywords")
-        pattern = phrase_pattern(keywords, ignore_case=True)
-        width = _max_width(pattern)
-        if width is None or width > MAX_USER_PATTERN_LENGTH:
-            raise PolicyDocumentError(
-                source, f"{tkey}.keywords", f"keywords must be shorter than {MAX_USER_PATTERN_LENGTH}"
-            )
-        rules.append(
-            ContentRule(
-                id=f"topic.{name}", kind="topic", action=action, pattern=pattern, max_len=width, topic=name
-            )
+def _topic_rule(name: str, body: TopicDocument, source: str, key: str) -> ContentRule:
+    pattern = phrase_pattern(body.keywords, ignore_case=True)
+    width = _max_width(pattern)
+    if width is None or width > MAX_USER_PATTERN_LENGTH:
+        raise PolicyDocumentError(
+            source, f"{key}.keywords", f"keywords must be shorter than {MAX_USER_PATTERN_LENGTH}"
         )
-    return rules
-
-
-def _parse_role_topics(raw: Any, topics: set[str], source: str, key: str) -> dict[str, tuple[str, ...]]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping of role to topic list")
-    result: dict[str, tuple[str, ...]] = {}
-    for role, value in raw.items():
-        rkey = f"{key}.{role}"
-        names = _str_list(value, source, rkey, allow_empty=True)
-        for i, name in enumerate(names):
-            if name not in topics:
-                raise PolicyDocumentError(source, f"{rkey}.{i}", "names an undefined topic")
-        result[str(role)] = names
-    return result
+    return ContentRule(
+        id=f"topic.{name}", kind="topic", action=body.action, pattern=pattern, max_len=width, topic=name
+    )
 
 
 # ----------------------------------------------------------------------------- patterns
@@ -385,7 +336,8 @@ def compile_rules_for_role(policy: OutputPolicy, role_names: Sequence[str]) -> C
     """The rules that apply to a caller with ``role_names`` (union over the roles), compiled once
     per distinct role set and cached on the policy. The result is immutable and shareable."""
     key = tuple(sorted(set(role_names)))
-    cached = policy._cache.get(key)
+    with policy._lock:  # an LRU read reorders the cache, so reads take the lock too
+        cached = policy._cache.get(key)
     if cached is not None:
         return cached
     topics = {t for role in key for t in policy.role_topics.get(role, ())}
@@ -398,7 +350,5 @@ def compile_rules_for_role(policy: OutputPolicy, role_names: Sequence[str]) -> C
     selected.sort(key=lambda r: _ORDER[r.action])
     compiled = _compile(selected)
     with policy._lock:
-        if len(policy._cache) > 1024:
-            policy._cache.clear()
-        policy._cache[key] = compiled
-    return compiled
+        # Two threads may have compiled the same set; both get the one cached first.
+        return policy._cache.setdefault(key, compiled)

@@ -12,15 +12,15 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Annotated, Literal, cast
 
+import msgspec
+
+from policies.documents import Document, RuleId
 from policies.errors import PolicyDocumentError
 
 InjectionAction = Literal["flag", "block"]
 _SEVERITY = {"off": 0, "flag": 1, "block": 2}
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-_KEYS = frozenset({"default_action", "roles", "indicators"})
-_INDICATOR_KEYS = frozenset({"id", "patterns", "description"})
 # Zero-width characters, soft hyphen, word joiners, BOM and bidi controls: invisible, so they can
 # hide inside a keyword without changing what a reader (or the model) sees.
 _INVISIBLE_RE = re.compile(
@@ -94,60 +94,52 @@ def screen_for_injection(
     return findings
 
 
-def parse_injection_policy(raw: Any, source: str, key: str) -> InjectionPolicy:
-    """Validate the ``injection`` section; raise PolicyDocumentError with the dotted key."""
-    if raw is None:
+# ----------------------------------------------------------------------------- the document
+
+ScreeningAction = Literal["block", "flag", "off"]
+
+
+class InjectionIndicatorDocument(Document, frozen=True, kw_only=True):
+    """One indicator in output.yaml's ``injection.indicators``."""
+
+    id: RuleId
+    patterns: Annotated[tuple[Annotated[str, msgspec.Meta(min_length=1)], ...], msgspec.Meta(min_length=1)]
+    description: str = ""
+
+
+class InjectionDocument(Document, frozen=True, kw_only=True):
+    """output.yaml's ``injection`` section (``None`` fields: written but left empty)."""
+
+    default_action: ScreeningAction = "flag"
+    roles: dict[str, ScreeningAction] | None = None
+    indicators: tuple[InjectionIndicatorDocument, ...] | None = None
+
+
+def parse_injection_policy(section: InjectionDocument | None, source: str, key: str) -> InjectionPolicy:
+    """Build the policy from the decoded ``injection`` section (``key`` is its dotted path).
+
+    Raises PolicyDocumentError for a duplicate indicator id or a pattern that does not compile.
+    """
+    if section is None:
         return InjectionPolicy()
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping")
-    for name in raw:
-        if name not in _KEYS:
-            raise PolicyDocumentError(source, f"{key}.{name}", "unknown key")
-    default_action = raw.get("default_action", "flag")
-    if default_action not in _SEVERITY:
-        raise PolicyDocumentError(source, f"{key}.default_action", "must be one of block, flag, off")
-    roles = raw.get("roles") or {}
-    if not isinstance(roles, Mapping):
-        raise PolicyDocumentError(source, f"{key}.roles", "must be a mapping of role to action")
-    for role, value in roles.items():
-        if value not in _SEVERITY:
-            raise PolicyDocumentError(source, f"{key}.roles.{role}", "must be one of block, flag, off")
-    raw_indicators = raw.get("indicators") or []
-    if not isinstance(raw_indicators, list):
-        raise PolicyDocumentError(source, f"{key}.indicators", "must be a list")
     indicators: list[InjectionIndicator] = []
     seen: set[str] = set()
-    for i, item in enumerate(raw_indicators):
-        ikey = f"{key}.indicators.{i}"
-        if not isinstance(item, Mapping):
-            raise PolicyDocumentError(source, ikey, "must be a mapping")
-        for name in item:
-            if name not in _INDICATOR_KEYS:
-                raise PolicyDocumentError(source, f"{ikey}.{name}", "unknown key")
-        ind_id = item.get("id")
-        if not isinstance(ind_id, str) or not _ID_RE.match(ind_id):
-            raise PolicyDocumentError(source, f"{ikey}.id", "must be an id of letters, digits, _ . : -")
-        if ind_id in seen:
+    for i, item in enumerate(section.indicators or ()):
+        ikey = f"{key}.indicators[{i}]"
+        if item.id in seen:
             raise PolicyDocumentError(source, f"{ikey}.id", "duplicate indicator id")
-        seen.add(ind_id)
-        patterns = item.get("patterns")
-        if not isinstance(patterns, list) or not patterns:
-            raise PolicyDocumentError(
-                source, f"{ikey}.patterns", "must be a non-empty list of regular expressions"
-            )
+        seen.add(item.id)
         compiled: list[re.Pattern[str]] = []
-        for j, pattern in enumerate(patterns):
-            if not isinstance(pattern, str) or not pattern:
-                raise PolicyDocumentError(source, f"{ikey}.patterns.{j}", "must be a non-empty string")
+        for j, pattern in enumerate(item.patterns):
             try:
                 compiled.append(re.compile(pattern, re.IGNORECASE))
             except re.error:
                 raise PolicyDocumentError(
-                    source, f"{ikey}.patterns.{j}", "is not a valid regular expression"
+                    source, f"{ikey}.patterns[{j}]", "is not a valid regular expression"
                 ) from None
-        indicators.append(InjectionIndicator(ind_id, tuple(patterns), tuple(compiled)))
+        indicators.append(InjectionIndicator(item.id, item.patterns, tuple(compiled)))
     return InjectionPolicy(
         indicators=tuple(indicators),
-        default_action=str(default_action),
-        role_actions=MappingProxyType({str(k): str(v) for k, v in roles.items()}),
+        default_action=section.default_action,
+        role_actions=MappingProxyType(dict(section.roles or {})),
     )

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import yaml
 
+from policies.documents import Document, decode_document
 from policies.errors import PolicyDocumentError
 
 
@@ -43,7 +45,6 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "DRIVER_LICENSE",
     }
 )
-_ENTITY_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*[A-Z]")
 _RESERVED_PREFIX = "REDACTED"
 
 
@@ -87,9 +88,44 @@ class PIIPolicy:
         return self.profiles[self.default_profile]
 
 
-_POLICY_KEYS = {"custom_patterns", "profiles", "default_profile"}
-_PROFILE_KEYS = {"default_action", "actions", "min_score"}
-_PATTERN_KEYS = {"name", "regex", "score", "context"}
+# --------------------------------------------------------------------------- the document
+
+_Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class CustomPatternDocument(Document, frozen=True, kw_only=True):
+    """A site identifier in pii.yaml: an UPPER_SNAKE_CASE entity type and its regex."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]*[A-Z]$")]
+    regex: Annotated[str, msgspec.Meta(min_length=1)]
+    score: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.85
+    context: tuple[Annotated[str, msgspec.Meta(min_length=1)], ...] = ()
+
+
+class PIIProfileDocument(Document, frozen=True, kw_only=True):
+    """One profile in pii.yaml; ``actions`` maps entity types to actions."""
+
+    default_action: Action = Action.PSEUDONYMIZE
+    # None: a profile whose action lines are all commented out.
+    actions: dict[str, Action] | None = None
+    min_score: _Score = 0.5
+
+
+class PIISection(Document, frozen=True, kw_only=True):
+    """The body of pii.yaml's ``pii:`` section."""
+
+    profiles: Annotated[
+        dict[Annotated[str, msgspec.Meta(min_length=1)], PIIProfileDocument | None],
+        msgspec.Meta(min_length=1),
+    ]
+    custom_patterns: tuple[CustomPatternDocument, ...] | None = None
+    default_profile: str = "default"
+
+
+class PIIDocument(Document, frozen=True, kw_only=True):
+    """The whole pii.yaml document."""
+
+    pii: PIISection
 
 
 def parse_pii_policy(doc: Mapping[str, Any], source: str) -> PIIPolicy:
@@ -98,116 +134,56 @@ def parse_pii_policy(doc: Mapping[str, Any], source: str) -> PIIPolicy:
     Raises PolicyDocumentError naming the dotted key and the reason, never a value
     other than the offending key or action name.
     """
-    if not isinstance(doc, Mapping):
-        raise PolicyDocumentError(source, "pii", "must be a mapping")
-    prefix = "pii"
-    if "pii" in doc:
-        doc = doc["pii"]
-        if not isinstance(doc, Mapping):
-            raise PolicyDocumentError(source, "pii", "must be a mapping")
-    _reject_unknown(doc, _POLICY_KEYS, source, prefix)
-    patterns = _parse_patterns(doc.get("custom_patterns", []), source, f"{prefix}.custom_patterns")
+    if isinstance(doc, Mapping) and "pii" in doc:
+        section = decode_document(doc, PIIDocument, source).pii
+    else:
+        section = decode_document(doc, PIISection, source, "pii")
+    patterns = _custom_patterns(section.custom_patterns or (), source)
     entity_types = BUILTIN_ENTITY_TYPES | {p.name for p in patterns}
-    raw_profiles = doc.get("profiles")
-    if not isinstance(raw_profiles, Mapping) or not raw_profiles:
-        raise PolicyDocumentError(source, f"{prefix}.profiles", "must be a non-empty mapping")
     profiles: dict[str, PIIProfile] = {}
-    for name, raw in raw_profiles.items():
-        key = f"{prefix}.profiles.{name}"
-        if not isinstance(name, str) or not name:
-            raise PolicyDocumentError(source, f"{prefix}.profiles", "profile names must be non-empty strings")
-        profiles[name] = _parse_profile(name, raw, entity_types, source, key)
-    default_profile = doc.get("default_profile", "default")
-    if not isinstance(default_profile, str) or default_profile not in profiles:
-        raise PolicyDocumentError(source, f"{prefix}.default_profile", "must name a defined profile")
+    for name, body in section.profiles.items():
+        body = body or PIIProfileDocument()
+        for entity_type in body.actions or {}:
+            if entity_type not in entity_types:
+                raise PolicyDocumentError(
+                    source, f"pii.profiles.{name}.actions.{entity_type}", "unknown entity type"
+                )
+        profiles[name] = PIIProfile(
+            name=name,
+            default_action=body.default_action,
+            actions=MappingProxyType(dict(body.actions or {})),
+            min_score=body.min_score,
+        )
+    if section.default_profile not in profiles:
+        raise PolicyDocumentError(source, "pii.default_profile", "must name a defined profile")
     return PIIPolicy(
         profiles=MappingProxyType(profiles),
-        custom_patterns=tuple(patterns),
-        default_profile=default_profile,
+        custom_patterns=patterns,
+        default_profile=section.default_profile,
         entity_types=frozenset(entity_types),
     )
+
+
+def _custom_patterns(docs: tuple[CustomPatternDocument, ...], source: str) -> tuple[CustomPattern, ...]:
+    seen: set[str] = set()
+    for index, item in enumerate(docs):
+        key = f"pii.custom_patterns[{index}]"
+        if item.name.startswith(_RESERVED_PREFIX) or item.name in seen:
+            raise PolicyDocumentError(source, f"{key}.name", "reserved or duplicate entity type")
+        seen.add(item.name)
+        try:
+            compiled = re.compile(item.regex)
+        except re.error as exc:
+            # The position only: the error's message can quote a piece of the pattern.
+            raise PolicyDocumentError(
+                source, f"{key}.regex", f"invalid regular expression (at position {exc.pos})"
+            ) from None
+        if compiled.match(""):
+            raise PolicyDocumentError(source, f"{key}.regex", "must not match the empty string")
+    return tuple(CustomPattern(name=p.name, regex=p.regex, score=p.score, context=p.context) for p in docs)
 
 
 def load_default_pii_policy() -> PIIPolicy:
     """The policy shipped in ``policies/defaults/pii.yaml``."""
     text = resources.files("policies").joinpath("defaults/pii.yaml").read_text(encoding="utf-8")
     return parse_pii_policy(yaml.safe_load(text), "policies/defaults/pii.yaml")
-
-
-def _reject_unknown(raw: Mapping[str, Any], allowed: set[str], source: str, key: str) -> None:
-    for name in raw:
-        if name not in allowed:
-            raise PolicyDocumentError(source, f"{key}.{name}", "unknown key")
-
-
-def _parse_action(raw: Any, source: str, key: str) -> Action:
-    try:
-        return Action(raw)
-    except ValueError:
-        raise PolicyDocumentError(source, key, f"unknown action {str(raw)[:40]!r}") from None
-
-
-def _parse_profile(name: str, raw: Any, entity_types: frozenset[str], source: str, key: str) -> PIIProfile:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise PolicyDocumentError(source, key, "must be a mapping")
-    _reject_unknown(raw, _PROFILE_KEYS, source, key)
-    default_action = _parse_action(raw.get("default_action", "pseudonymize"), source, f"{key}.default_action")
-    raw_actions = raw.get("actions", {}) or {}
-    if not isinstance(raw_actions, Mapping):
-        raise PolicyDocumentError(source, f"{key}.actions", "must be a mapping of entity type to action")
-    actions: dict[str, Action] = {}
-    for entity_type, action in raw_actions.items():
-        entry = f"{key}.actions.{entity_type}"
-        if entity_type not in entity_types:
-            raise PolicyDocumentError(source, entry, "unknown entity type")
-        actions[entity_type] = _parse_action(action, source, entry)
-    min_score = raw.get("min_score", 0.5)
-    if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-        raise PolicyDocumentError(source, f"{key}.min_score", "must be a number between 0 and 1")
-    return PIIProfile(
-        name=name,
-        default_action=default_action,
-        actions=MappingProxyType(actions),
-        min_score=float(min_score),
-    )
-
-
-def _parse_patterns(raw: Any, source: str, key: str) -> list[CustomPattern]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise PolicyDocumentError(source, key, "must be a list")
-    patterns: list[CustomPattern] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        entry = f"{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise PolicyDocumentError(source, entry, "must be a mapping")
-        _reject_unknown(item, _PATTERN_KEYS, source, entry)
-        name = item.get("name")
-        if not isinstance(name, str) or not _ENTITY_NAME_RE.fullmatch(name):
-            raise PolicyDocumentError(source, f"{entry}.name", "must be an UPPER_SNAKE_CASE entity type")
-        if name.startswith(_RESERVED_PREFIX) or name in seen:
-            raise PolicyDocumentError(source, f"{entry}.name", "reserved or duplicate entity type")
-        seen.add(name)
-        regex = item.get("regex")
-        if not isinstance(regex, str) or not regex:
-            raise PolicyDocumentError(source, f"{entry}.regex", "must be a non-empty string")
-        try:
-            compiled = re.compile(regex)
-        except re.error as exc:
-            raise PolicyDocumentError(
-                source, f"{entry}.regex", f"invalid regular expression ({exc.msg})"
-            ) from None
-        if compiled.match(""):
-            raise PolicyDocumentError(source, f"{entry}.regex", "must not match the empty string")
-        score = item.get("score", 0.85)
-        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 < score <= 1:
-            raise PolicyDocumentError(source, f"{entry}.score", "must be a number in (0, 1]")
-        context = item.get("context", [])
-        if not isinstance(context, list) or not all(isinstance(word, str) and word for word in context):
-            raise PolicyDocumentError(source, f"{entry}.context", "must be a list of words")
-        patterns.append(CustomPattern(name=name, regex=regex, score=float(score), context=tuple(context)))
-    return patterns

@@ -19,6 +19,7 @@ from policies.rbac import (
     authorize,
     effective_pii_profile,
     effective_rate_limits,
+    granting_roles,
     has_known_role,
     has_permission,
     may_unmask,
@@ -45,7 +46,7 @@ def granted(policy: RBACPolicy, role: str) -> set[str]:
     return {p for p in PERMISSIONS if has_permission(policy, who(role), p)}
 
 
-# ----------------------------------------------------------------- default roles (DESIGN.md table)
+# ----------------------------------------------------------------- default roles (docs/operations.md table)
 
 
 def test_default_roles_grant_exactly_the_design_table(policy: RBACPolicy) -> None:
@@ -61,6 +62,7 @@ def test_default_roles_grant_exactly_the_design_table(policy: RBACPolicy) -> Non
         "retention:run",
         "engine:manage",
         "audit:verify",
+        "openapi:read",
     }
 
 
@@ -249,6 +251,24 @@ def test_role_wide_limits_are_parsed_and_validated() -> None:
     )
 
 
+def test_granting_roles_are_the_known_roles_holding_the_permission_in_document_order() -> None:
+    p = parse_rbac_policy(
+        {
+            "roles": {
+                "strict": {"permissions": ["chat"]},
+                "reader": {"permissions": ["audit:read"]},
+                "loose": {"permissions": ["chat", "models:list"]},
+            }
+        },
+        "test",
+    )
+    principal = who("loose", "ghost", "reader", "strict")
+    assert [r.name for r in granting_roles(p, principal, "chat")] == ["strict", "loose"]
+    assert [r.name for r in granting_roles(p, principal, "audit:read")] == ["reader"]
+    assert granting_roles(p, principal, "keys:manage") == []
+    assert granting_roles(p, who("ghost"), "chat") == []
+
+
 def test_rate_limits_are_the_most_generous_of_the_granting_roles() -> None:
     p = parse_rbac_policy(
         {
@@ -321,12 +341,52 @@ def parse_error(doc: Any) -> PolicyDocumentError:
         ({"roles": {}}, "roles"),
         ({"rolez": {}}, "rolez"),
         ({"version": 2, "roles": {"x": {"permissions": []}}}, "version"),
+        ({"roles": {"x": {"permissions": ["chat"], "models": ["a", " "]}}}, "roles.x.models[1]"),
+        ({"roles": {"x": None}}, "roles.x"),
+        (
+            {"roles": {"a": {"permissions": []}, "x": {"permissions": ["chat"], "tokens_per_day": 1.5}}},
+            "roles.x.tokens_per_day",
+        ),
     ],
 )
 def test_invalid_documents_name_the_bad_key(doc: Any, key: str) -> None:
     error = parse_error(doc)
     assert error.key == key
     assert error.source == "site/roles.yaml"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("permissions", ["chat", "secret-9f2c"]),
+        ("pii_profile", ["secret-9f2c"]),
+        ("requests_per_minute", "secret-9f2c"),
+        ("require_subject", "secret-9f2c"),
+        ("models", "secret-9f2c"),
+    ],
+)
+def test_bad_values_are_named_by_path_never_quoted(field: str, value: Any) -> None:
+    error = parse_error({"roles": {"ops": {"permissions": ["chat"], field: value}}})
+    assert error.key.startswith(f"roles.ops.{field}")
+    assert "secret-9f2c" not in str(error)
+
+
+def test_unknown_permission_lists_the_vocabulary_not_the_value() -> None:
+    error = parse_error({"roles": {"ops": {"permissions": ["chat", "root:everything"]}}})
+    assert error.key == "roles.ops.permissions[1]"
+    assert "root:everything" not in str(error)
+    assert "openapi:read" in error.reason and "keys:manage" in error.reason
+
+
+def test_output_profile_is_no_longer_a_role_field() -> None:
+    error = parse_error({"roles": {"ops": {"permissions": ["chat"], "output_profile": "strict"}}})
+    assert error.key == "roles.ops.output_profile"
+    assert error.reason.startswith("unknown field")
+
+
+def test_admin_reads_the_api_description_and_no_one_else(policy: RBACPolicy) -> None:
+    assert "openapi:read" in PERMISSIONS
+    assert [name for name in policy.roles if has_permission(policy, who(name), "openapi:read")] == ["admin"]
 
 
 def test_role_breaking_separation_of_duties_is_rejected_at_load() -> None:

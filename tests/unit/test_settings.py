@@ -48,6 +48,23 @@ def test_environment_lists_and_top_level_keys() -> None:
         ("", {"GATEWAY_STORAGE__URL": "mysql://x"}, "storage.url"),
         ("", {"GATEWAY_A__B__C": "1"}, "GATEWAY_A__B__C"),
         ("", {"GATEWAY_PII__MAX_TEXT_CHARS": "0"}, "pii.max_text_chars"),
+        ("", {"GATEWAY_SERVER__PORT": "-1"}, "server.port"),
+        ("", {"GATEWAY_ENGINE__SIM_PORT": "65536"}, "engine.sim_port"),
+        ("", {"GATEWAY_SERVER__WORKERS": "0"}, "server.workers"),
+        ("", {"GATEWAY_SERVER__MAX_BODY_BYTES": "0"}, "server.max_body_bytes"),
+        ("", {"GATEWAY_SERVER__MAX_JSON_DEPTH": "1"}, "server.max_json_depth"),
+        ("", {"GATEWAY_ENGINE__CONNECT_TIMEOUT_S": "0"}, "engine.connect_timeout_s"),
+        ("", {"GATEWAY_ENGINE__READ_TIMEOUT_S": "-5"}, "engine.read_timeout_s"),
+        ("", {"GATEWAY_ENGINE__MAX_CONNECTIONS": "0"}, "engine.max_connections"),
+        ("", {"GATEWAY_PII__TIMEOUT_S": "0"}, "pii.timeout_s"),
+        ("", {"GATEWAY_PII__QUEUE_TIMEOUT_S": "0"}, "pii.queue_timeout_s"),
+        ("", {"GATEWAY_PII__MAX_PARALLEL": "257"}, "pii.max_parallel"),
+        ("", {"GATEWAY_PII__CACHE_ENTRIES": "-1"}, "pii.cache_entries"),
+        ("", {"GATEWAY_AUDIT__CHECKPOINT_EVERY": "0"}, "audit.checkpoint_every"),
+        ("", {"GATEWAY_AUDIT__CHECKPOINT_INTERVAL_S": "0"}, "audit.checkpoint_interval_s"),
+        ("", {"GATEWAY_AUTH__KEY_CACHE_TTL_S": "-1"}, "auth.key_cache_ttl_s"),
+        ("", {"GATEWAY_AUTH__KEY_ROTATE_GRACE_S": "-1"}, "auth.key_rotate_grace_s"),
+        ("[server]\nrequest_timeout_s = 600\n", {}, "server.request_timeout_s"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, toml: str, environ: dict[str, str], expected: str) -> None:
@@ -104,3 +121,33 @@ def test_model_aliases_from_file_and_environment(tmp_path: Path) -> None:
 def test_bad_model_aliases_fail_at_start(aliases: str) -> None:
     with pytest.raises(ConfigError, match=r"engine\.model_aliases"):
         load_settings(environ={"GATEWAY_ENGINE__MODEL_ALIASES": aliases})
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"GATEWAY_STORAGE__URL": "mysql://gw:hunter2-secret@db/gw"}, "storage.url"),
+        ({"GATEWAY_ENGINE__URLS": "http://a:1,ftp://hunter2-secret@x"}, "engine.urls[1]"),
+        ({"GATEWAY_LOGGING__LEVEL": "hunter2-secret"}, "logging.level"),
+        ({"GATEWAY_SERVER__PORT": "hunter2-secret"}, "server.port"),
+    ],
+)
+def test_bad_values_are_named_by_key_and_never_echoed(environ: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ=environ)
+    assert str(info.value).startswith(f"{key}: ")
+    assert "hunter2-secret" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_boundary_values_are_accepted() -> None:
+    settings = load_settings(
+        environ={
+            "GATEWAY_SERVER__PORT": "0",
+            "GATEWAY_ENGINE__SIM_PORT": "65535",
+            "GATEWAY_PII__CACHE_ENTRIES": "0",
+            "GATEWAY_AUTH__KEY_CACHE_TTL_S": "0",
+            "GATEWAY_SERVER__MAX_JSON_DEPTH": "2",
+        }
+    )
+    assert (settings.server.port, settings.engine.sim_port, settings.pii.cache_entries) == (0, 65535, 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ class StubPolicy:
     doc: Mapping[str, Any]
 
 
-def stub_parser(kind: str):  # type: ignore[no-untyped-def]
+def stub_parser(kind: str) -> Callable[[Mapping[str, Any], str], Any]:
     def parse(doc: Mapping[str, Any], source: str) -> StubPolicy:
         if kind not in doc:
             raise PolicyDocumentError(source, kind, "missing")
@@ -39,8 +39,8 @@ def stub_parser(kind: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def stub_parsers(monkeypatch: pytest.MonkeyPatch) -> None:
     """pii/output parsers belong to other modules; these tests are about loading, not their content."""
-    monkeypatch.setitem(bundle_module._PARSERS, "pii", stub_parser("pii"))  # type: ignore[arg-type]
-    monkeypatch.setitem(bundle_module._PARSERS, "output", stub_parser("output"))  # type: ignore[arg-type]
+    monkeypatch.setitem(bundle_module._PARSERS, "pii", stub_parser("pii"))
+    monkeypatch.setitem(bundle_module._PARSERS, "output", stub_parser("output"))
 
 
 @pytest.fixture
@@ -55,7 +55,9 @@ def dirs(tmp_path: Path, stub_parsers: None) -> tuple[Path, Path]:
 
 
 def test_overlay_merges_mappings_replaces_lists_and_null_removes() -> None:
-    base = {"roles": {"a": {"permissions": ["chat"], "requests_per_minute": 5}, "b": {"permissions": []}}}
+    base: dict[str, Any] = {
+        "roles": {"a": {"permissions": ["chat"], "requests_per_minute": 5}, "b": {"permissions": []}}
+    }
     site = {"roles": {"a": {"requests_per_minute": 9}, "b": None, "c": {"permissions": ["chat"]}}}
     assert overlay(base, site) == {
         "roles": {"a": {"permissions": ["chat"], "requests_per_minute": 9}, "c": {"permissions": ["chat"]}}
@@ -124,6 +126,16 @@ def test_role_naming_an_undefined_pii_profile_is_rejected(
     with pytest.raises(PolicyDocumentError) as exc:
         load_policy_bundle(default, site)
     assert exc.value.key == "roles.clinician.pii_profile"
+
+
+def test_site_roles_still_setting_output_profile_fail_to_load(dirs: tuple[Path, Path]) -> None:
+    default, site = dirs
+    (site / "roles.yaml").write_text("roles:\n  service:\n    output_profile: strict\n")
+    with pytest.raises(PolicyDocumentError) as exc:
+        load_policy_bundle(default, site)
+    assert exc.value.key == "roles.service.output_profile"
+    assert "unknown field" in exc.value.reason
+    assert "roles.service.output_profile" in check_policy_file(site / "roles.yaml")[0]
 
 
 def test_invalid_yaml_error_gives_position_not_content(dirs: tuple[Path, Path]) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from policies.errors import PolicyDocumentError
@@ -28,7 +30,7 @@ def test_vehicle_plates_are_pseudonymized_by_default_and_redacted_when_strict() 
         (
             {"pii": {"profiles": {"clinical": {"actions": {"PERSON": "x"}}}}},
             "pii.profiles.clinical.actions.PERSON",
-            "unknown action 'x'",
+            "must be one of allow, block, mask, pseudonymize, redact",
         ),
         (
             {"pii": {"profiles": {"default": {"actions": {"PERSN": "redact"}}}}},
@@ -38,9 +40,9 @@ def test_vehicle_plates_are_pseudonymized_by_default_and_redacted_when_strict() 
         (
             {"pii": {"profiles": {"default": {"min_score": 2}}}},
             "pii.profiles.default.min_score",
-            "between 0 and 1",
+            "<= 1.0",
         ),
-        ({"pii": {"profiles": {}}}, "pii.profiles", "non-empty"),
+        ({"pii": {"profiles": {}}}, "pii.profiles", "length >= 1"),
         ({"pii": {"profiles": {"x": {}}}}, "pii.default_profile", "defined profile"),
         (
             {"pii": {"profiles": {"default": {}}, "custom_patterns": [{"name": "MRN", "regex": "("}]}},
@@ -52,10 +54,43 @@ def test_vehicle_plates_are_pseudonymized_by_default_and_redacted_when_strict() 
             "pii.custom_patterns[0].name",
             "reserved",
         ),
-        ({"pii": {"profiles": {"default": {"colour": 1}}}}, "pii.profiles.default.colour", "unknown key"),
+        ({"pii": {"profiles": {"default": {"colour": 1}}}}, "pii.profiles.default.colour", "unknown field"),
+        ({"pii": {"profiles": {"default": {}}}, "colour": 1}, "colour", "unknown field"),
+        ({"profiles": {"default": {}}, "colour": 1}, "pii.colour", "unknown field"),
+        ({"pii": {"profiles": {"default": {"min_score": True}}}}, "pii.profiles.default.min_score", "bool"),
+        (
+            {"pii": {"profiles": {"default": {}}, "custom_patterns": [{"name": "mrn", "regex": "a"}]}},
+            "pii.custom_patterns[0].name",
+            "matching regex",
+        ),
+        (
+            {
+                "pii": {
+                    "profiles": {"default": {}},
+                    "custom_patterns": [{"name": "MRN", "regex": "a", "score": 0}],
+                }
+            },
+            "pii.custom_patterns[0].score",
+            "> 0.0",
+        ),
+        (
+            {
+                "pii": {
+                    "profiles": {"default": {}},
+                    "custom_patterns": [{"name": "MRN", "regex": "a"}, {"name": "MRN", "regex": "b"}],
+                }
+            },
+            "pii.custom_patterns[1].name",
+            "duplicate",
+        ),
+        (
+            {"pii": {"profiles": {"default": {}}, "custom_patterns": [{"name": "MRN", "regex": "x*"}]}},
+            "pii.custom_patterns[0].regex",
+            "empty string",
+        ),
     ],
 )
-def test_invalid_documents_name_the_key_and_reason(doc: dict, key: str, reason: str) -> None:
+def test_invalid_documents_name_the_key_and_reason(doc: dict[str, Any], key: str, reason: str) -> None:
     with pytest.raises(PolicyDocumentError) as info:
         parse_pii_policy(doc, "site.yaml")
     assert info.value.source == "site.yaml" and info.value.key == key
@@ -78,3 +113,38 @@ def test_a_site_policy_may_name_vehicle_plates() -> None:
         {"pii": {"profiles": {"default": {"actions": {"VEHICLE_PLATE": "block"}}}}}, "site.yaml"
     )
     assert policy.profile("default").action_for("VEHICLE_PLATE") is Action.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("doc", "key"),
+    [
+        ({"profiles": {"default": {"default_action": "shred-9f2c"}}}, "pii.profiles.default.default_action"),
+        ({"profiles": {"default": {"min_score": "secret-9f2c"}}}, "pii.profiles.default.min_score"),
+        (
+            {"profiles": {"default": {}}, "custom_patterns": [{"name": "MRN", "regex": "secret-9f2c(?<x"}]},
+            "pii.custom_patterns[0].regex",
+        ),
+        (
+            {"profiles": {"default": {}}, "custom_patterns": [{"name": "MRN", "regex": "(secret-9f2c"}]},
+            "pii.custom_patterns[0].regex",
+        ),
+        (
+            {"profiles": {"default": {}}, "custom_patterns": [{"name": "secret-9f2c", "regex": "a"}]},
+            "pii.custom_patterns[0].name",
+        ),
+    ],
+)
+def test_errors_name_the_field_and_never_quote_its_value(doc: dict[str, Any], key: str) -> None:
+    with pytest.raises(PolicyDocumentError) as info:
+        parse_pii_policy(doc, "site.yaml")
+    assert info.value.key == key
+    assert "secret-9f2c" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_empty_profile_and_empty_actions_mean_the_defaults() -> None:
+    policy = parse_pii_policy(
+        {"pii": {"profiles": {"default": None, "strict": {"actions": None}}}}, "site.yaml"
+    )
+    assert policy.profile("default").action_for("PERSON") is Action.PSEUDONYMIZE
+    assert policy.profile("strict").min_score == 0.5
