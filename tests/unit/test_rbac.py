@@ -46,7 +46,7 @@ def granted(policy: RBACPolicy, role: str) -> set[str]:
     return {p for p in PERMISSIONS if has_permission(policy, who(role), p)}
 
 
-# ----------------------------------------------------------------- default roles (docs/operations.md table)
+# ----------------------------------------------------------------- default roles (policies/defaults/roles.yaml)
 
 
 def test_default_roles_grant_exactly_the_design_table(policy: RBACPolicy) -> None:
