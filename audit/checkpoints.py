@@ -1,25 +1,35 @@
-"""Signed statements about the chain kept outside the database.
+"""Signed checkpoints of the chain: in the database and in the external checkpoint file.
 
 * The external checkpoint file: one signed checkpoint per line (JSON Lines). A database
   administrator who deletes the newest rows could delete the in-database checkpoints too; this file
   (on another volume or host, or shipped to a witness) still says how long the chain was. Lines are
   appended with O_APPEND under an exclusive lock and fsynced.
-* The head witness (``<checkpoint file>.head``): a signed checkpoint of the newest committed head,
-  rewritten in place after committed batches (not fsynced). It closes the window between periodic
-  checkpoints: rows deleted after the newest checkpoint are still missed by the chain the witness
-  names. It survives a process crash, not necessarily a power loss.
+* The head witness (:mod:`audit.witness`) covers the records committed since the newest checkpoint.
+* :class:`Checkpointer` signs the head into both, every ``checkpoint_every`` records (inside the
+  append transaction) and every ``checkpoint_interval_s`` while records are unsigned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.signing import Checkpoint
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit.errors import AuditError, AuditUnavailable
+from audit.rows import begin_locked, checkpoint_from_row, now_us, read_chain_head
+from audit.schema import checkpoints as checkpoints_table
+from audit.settings import AuditSettings, AuditStats
+from audit.signing import Checkpoint, CheckpointSigner
+
+log = structlog.get_logger("audit.checkpoints")
 
 
 def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
@@ -62,88 +72,102 @@ def read_checkpoints(path: Path) -> ExternalCheckpoints:
     return ExternalCheckpoints(result, malformed)
 
 
-def head_witness_path(checkpoint_file: Path) -> Path:
-    """Where the head witness lives: next to the external checkpoint file."""
-    return checkpoint_file.with_name(checkpoint_file.name + ".head")
+class Checkpointer:
+    """Signs checkpoints of the head: into the database and the external file, after the records
+    they cover are committed; periodically while the log has unsigned records."""
 
+    def __init__(
+        self, settings: AuditSettings, engine: AsyncEngine, signer: CheckpointSigner, stats: AuditStats
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._signer = signer
+        self._stats = stats
+        self._dirty = False
+        self._last_at = time.monotonic()
+        self._last_external_seq = 0
+        self._external_lock = asyncio.Lock()
 
-# The witness file has two fixed-size slots, written in turn in place: a write torn by a crash
-# spoils one slot and leaves the other (one head older) readable. In-place writes also keep the
-# file system's metadata still: a rename per batch slowed the database's own fsyncs measurably.
-_SLOT = 512
+    def __repr__(self) -> str:
+        return f"Checkpointer(dirty={self._dirty})"
 
+    async def load(self) -> None:
+        """Learn the newest checkpoint already in the external file (at open)."""
+        external = await asyncio.to_thread(read_checkpoints, self._settings.checkpoint_file)
+        self._last_external_seq = max((cp.seq for cp in external.checkpoints), default=0)
 
-class HeadWitnessFile:
-    """Writer of the head witness. Keeps the file open; call ``write`` from a thread."""
+    def mark_dirty(self) -> None:
+        """Records were committed that no checkpoint covers yet."""
+        self._dirty = True
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._closed = False
-        # flock excludes other processes, not other threads sharing this descriptor.
-        self._lock = threading.Lock()
+    def due_in(self) -> float | None:
+        """Seconds until the periodic checkpoint is due; None while every record is covered."""
+        if not self._dirty:
+            return None
+        return max(0.0, self._last_at + self._settings.checkpoint_interval_s - time.monotonic())
 
-    def write(self, checkpoint: Checkpoint) -> None:
-        """Record ``checkpoint`` unless the file already names a later head (several processes on
-        one host share it: an exclusive lock serializes them, the newest seq wins)."""
-        line = checkpoint.to_json_line().encode()
-        if len(line) > _SLOT:
-            raise ValueError("checkpoint does not fit a head witness slot")
-        with self._lock:
-            self._write(line, checkpoint.seq)
+    def is_due(self) -> bool:
+        """The periodic checkpoint is due now."""
+        return self._dirty and time.monotonic() - self._last_at >= self._settings.checkpoint_interval_s
 
-    def _write(self, line: bytes, seq: int) -> None:
-        if self._closed:
-            return  # a write still in flight when the log closed: the final checkpoint covers it
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fd = self._fd
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def _checkpointed(self) -> None:
+        self._dirty = False
+        self._last_at = time.monotonic()
+        self._stats.checkpoints += 1
+
+    async def committed(self, checkpoint: Checkpoint | None) -> None:
+        """A transaction that wrote ``checkpoint`` (if any) committed: copy it to the external file."""
+        if checkpoint is not None:
+            self._checkpointed()
+            await self._write_external(checkpoint)
+
+    async def checkpoint_safely(self) -> None:
+        """:meth:`checkpoint`, logging a failure instead of raising (the next one is due in an interval)."""
         try:
-            slots = _parse_slots(os.pread(fd, 2 * _SLOT, 0))
-            newest = max(((cp.seq, index) for index, cp in enumerate(slots) if cp is not None), default=None)
-            if newest is not None and newest[0] >= seq:
+            await self.checkpoint()
+        except AuditError as exc:
+            log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            self._last_at = time.monotonic()
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Sign the current head now (stored in the database and appended to the external file).
+
+        Returns None for an empty log; the existing checkpoint if the head already has one.
+        """
+        try:
+            async with self._engine.connect() as conn:
+                await begin_locked(conn)
+                seq, head_hash, _ = await read_chain_head(conn)
+                if seq == 0:
+                    await conn.rollback()
+                    return None
+                c = checkpoints_table.c
+                row = (await conn.execute(select(checkpoints_table).where(c.seq == seq))).first()
+                if row is not None:
+                    checkpoint = checkpoint_from_row(row)
+                    await conn.rollback()
+                else:
+                    checkpoint = self._signer.checkpoint(seq, head_hash, now_us())
+                    await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
+                    await conn.commit()
+        except AuditError:
+            raise
+        except Exception as exc:
+            log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            raise AuditUnavailable("audit store cannot write a checkpoint") from None
+        self._checkpointed()
+        await self._write_external(checkpoint)
+        return checkpoint
+
+    async def _write_external(self, checkpoint: Checkpoint) -> None:
+        async with self._external_lock:
+            if checkpoint.seq <= self._last_external_seq:
                 return
-            target = 0 if newest is None else 1 - newest[1]
-            os.pwrite(fd, line.ljust(_SLOT - 1) + b"\n", target * _SLOT)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-
-@dataclass(frozen=True)
-class HeadWitness:
-    checkpoint: Checkpoint | None
-    malformed: bool
-
-
-def read_head(path: Path) -> HeadWitness:
-    """The newest head in the witness (missing or empty file: none; no readable slot: ``malformed``)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return HeadWitness(None, False)
-    if not data:
-        return HeadWitness(None, False)
-    slots = [cp for cp in _parse_slots(data) if cp is not None]
-    if not slots or len(data) > 2 * _SLOT:
-        return HeadWitness(None, True)
-    return HeadWitness(max(slots, key=lambda cp: cp.seq), False)
-
-
-def _parse_slots(data: bytes) -> list[Checkpoint | None]:
-    slots: list[Checkpoint | None] = []
-    for index in range(2):
-        raw = data[index * _SLOT : (index + 1) * _SLOT]
-        try:
-            slots.append(Checkpoint.from_dict(json.loads(raw)) if raw.strip() else None)
-        except (ValueError, KeyError, TypeError):
-            slots.append(None)
-    return slots
+            try:
+                await asyncio.to_thread(append_checkpoint, self._settings.checkpoint_file, checkpoint)
+            except OSError as exc:
+                self._stats.external_failures += 1
+                log.error("audit.external_checkpoint_failed", error=type(exc).__name__, seq=checkpoint.seq)
+                return
+            self._last_external_seq = checkpoint.seq
+            self._stats.external_failures = 0

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.checkpoints import read_checkpoints
 from audit.erasure import ErasureDeclaration, InvalidDeclaration
+from audit.files import open_private_temp, replace_with, write_all
 from audit.records import DamagedRow, RecordDecodeError, StoredRecord, record_from_dict, record_to_dict
 from audit.signing import Checkpoint, CheckpointVerifier, bundle_message
 from audit.verify import ChainVerifier, VerifyReport
@@ -253,18 +254,6 @@ async def bundle_bytes(
     return data, stream.summary
 
 
-def _open_private(path: Path) -> tuple[Path, int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 async def export_bundle(
     audit_log: AuditLog,
     since: datetime | None,
@@ -278,15 +267,15 @@ async def export_bundle(
 
     For the operator's explicit export (CLI); the file appears complete or not at all."""
     stream = BundleStream(audit_log, since, until, with_content=with_content, caller_tenant=caller_tenant)
-    tmp, fd = await asyncio.to_thread(_open_private, out)
+    tmp, fd = await asyncio.to_thread(open_private_temp, out)
     try:
         try:
             async for chunk in stream:
-                await asyncio.to_thread(_write_all, fd, chunk)
+                await asyncio.to_thread(write_all, fd, chunk)
             await asyncio.to_thread(os.fsync, fd)
         finally:
             os.close(fd)
-        await asyncio.to_thread(os.replace, tmp, out)
+        await asyncio.to_thread(replace_with, tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -49,13 +49,15 @@ import hashlib
 import hmac
 import os
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from cachetools import LRUCache
+
 from audit import crypto
 from audit.errors import AuditIntegrityError, KeyUnavailable
+from audit.files import create_private_file, ensure_private_dir, read_secret_file
 
 _KEK_NAME = re.compile(r"^kek-v(\d+)\.key$")
 SIGNING_KEY_FILE = "checkpoint-signing.ed25519"
@@ -85,47 +87,12 @@ class KeyProvider(Protocol):
     async def destroy_version(self, version: int) -> None: ...
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and restrict it to this user."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
-def write_secret_once(path: Path, data: bytes) -> bool:
-    """Create ``path`` (0600) holding ``data`` unless it exists; False if another writer won.
-
-    The content is written to a private temporary file first and linked into place, so a reader
-    never sees a partly written key even when several processes start at once.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def read_secret(path: Path, size: int) -> bytes:
-    data = path.read_bytes()
-    if len(data) != size:
-        raise KeyUnavailable(f"key file {path.name} has the wrong length")
-    return data
-
-
-def load_or_create_secret(path: Path, size: int = 32) -> bytes:
-    """A random secret in a 0600 file, created on first use."""
-    if not path.exists():
-        ensure_private_dir(path.parent)
-        write_secret_once(path, os.urandom(size))
-    return read_secret(path, size)
+    """The key in ``path``; KeyUnavailable (naming only the file) if it has the wrong length."""
+    try:
+        return read_secret_file(path, size)
+    except RuntimeError:
+        raise KeyUnavailable(f"key file {path.name} has the wrong length") from None
 
 
 class LocalKeyFileProvider:
@@ -141,7 +108,7 @@ class LocalKeyFileProvider:
         self._keys: dict[int, bytes] = {}
         self._scan()
         if not self._keys:
-            write_secret_once(self._path(1), crypto.new_key())
+            create_private_file(self._path(1), crypto.new_key())
             self._scan()
 
     def __repr__(self) -> str:
@@ -190,7 +157,7 @@ class LocalKeyFileProvider:
     async def create_version(self) -> int:
         self._scan()
         version = max(self._keys, default=0) + 1
-        while not write_secret_once(self._path(version), crypto.new_key()):
+        while not create_private_file(self._path(version), crypto.new_key()):
             version += 1
         self._scan()
         return version
@@ -229,26 +196,22 @@ def dek_context(key_id: str, scope: str) -> bytes:
 
 
 class DekCache:
-    """Bounded LRU of unwrapped data keys by key id."""
+    """Bounded LRU of unwrapped data keys by key id (used from the event loop only)."""
 
     def __init__(self, max_entries: int = 4096) -> None:
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._max = max_entries
+        self._items: LRUCache[str, bytes] = LRUCache(maxsize=max(1, max_entries))
 
     def __repr__(self) -> str:
         return f"DekCache(entries={len(self._items)})"
 
     def get(self, key_id: str) -> bytes | None:
-        value = self._items.get(key_id)
-        if value is not None:
-            self._items.move_to_end(key_id)
-        return value
+        """The data key, or None; a hit becomes the most recently used entry."""
+        return self._items.get(key_id)
 
     def put(self, key_id: str, dek: bytes) -> None:
+        """Keep ``dek``, evicting the least recently used keys beyond the bound."""
         self._items[key_id] = dek
-        self._items.move_to_end(key_id)
-        while len(self._items) > self._max:
-            self._items.popitem(last=False)
 
     def discard(self, key_id: str) -> None:
+        """Forget ``key_id`` (its data key was deleted)."""
         self._items.pop(key_id, None)

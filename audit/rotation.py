@@ -10,11 +10,12 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.database import create_db_engine
 from audit.errors import AuditError, KeyUnavailable
 from audit.keyring import KeyProvider, LocalKeyFileProvider, WrappedKey, dek_context
 from audit.migrations import migrate
 from audit.schema import deks as deks_table
-from audit.store import AuditSettings, create_audit_engine
+from audit.settings import AuditSettings
 
 log = structlog.get_logger("audit.rotation")
 _BATCH = 500
@@ -76,7 +77,7 @@ async def rotate_kek(
     Old versions keep decrypting until retired with :func:`retire_kek`.
     """
     key_provider = provider or settings.key_provider or LocalKeyFileProvider(settings.key_dir)
-    db = engine or create_audit_engine(settings)
+    db = engine or create_db_engine(settings.url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await migrate(db)
         version = await key_provider.create_version()
@@ -101,7 +102,7 @@ async def retire_kek(
     key_provider = provider or settings.key_provider or LocalKeyFileProvider(settings.key_dir)
     if version == await key_provider.current_version():
         raise AuditError("the current KEK version cannot be retired")
-    db = engine or create_audit_engine(settings)
+    db = engine or create_db_engine(settings.url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await migrate(db)
         in_use = await _versions_in_use(db)

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.errors import KeyUnavailable
-from audit.keyring import SIGNING_KEY_FILE, ensure_private_dir, read_secret, write_secret_once
+from audit.files import create_private_file, ensure_private_dir
+from audit.keyring import SIGNING_KEY_FILE, read_secret
 from audit.records import canonical_json, time_from_us
 
 _CHECKPOINT_TAG = b"audit-checkpoint-v1\n"
@@ -189,7 +190,7 @@ class CheckpointSigner:
             fresh = Ed25519PrivateKey.generate().private_bytes(
                 Encoding.Raw, PrivateFormat.Raw, NoEncryption()
             )
-            write_secret_once(path, fresh)
+            create_private_file(path, fresh)
         try:
             return cls(Ed25519PrivateKey.from_private_bytes(read_secret(path, 32)))
         except ValueError:

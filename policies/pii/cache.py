@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections import OrderedDict
 from typing import Generic, TypeVar
+
+from cachetools import LRUCache
 
 V = TypeVar("V")
 
@@ -26,7 +27,8 @@ class FindingCache(Generic[V]):
             raise ValueError("max_entries must be >= 0")
         self._secret = secret
         self._max = max_entries
-        self._entries: OrderedDict[bytes, V] = OrderedDict()
+        # cachetools caches are not thread-safe: detection threads share this one under the lock.
+        self._entries: LRUCache[bytes, V] = LRUCache(maxsize=max(1, max_entries))
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -42,7 +44,6 @@ class FindingCache(Generic[V]):
             if value is None:
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
             self.hits += 1
             return value
 
@@ -52,12 +53,10 @@ class FindingCache(Generic[V]):
             return
         with self._lock:
             self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            return len(self._entries)
 
     def __repr__(self) -> str:
         return f"FindingCache(entries={len(self._entries)}, max={self._max})"

@@ -458,10 +458,10 @@ async def test_a_log_created_before_erasure_declarations_is_upgraded_and_still_v
 ) -> None:
     from alembic import command
 
+    from audit.database import create_db_engine
     from audit.migrations import alembic_config
-    from audit.store import create_audit_engine
 
-    engine = create_audit_engine(settings)
+    engine = create_db_engine(settings.url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "audit_0001"))
     await engine.dispose()
@@ -520,13 +520,14 @@ def test_settings_are_frozen(settings: AuditSettings) -> None:
 async def test_an_erasure_committed_while_verify_walks_the_chain_is_not_tampering(
     settings: AuditSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.store
+    import audit.reader
 
-    monkeypatch.setattr(audit.store, "_PAGE", 4)  # several read transactions
+    monkeypatch.setattr(audit.reader, "_PAGE", 4)  # several read transactions
     log = await AuditLog.open(settings)
     for i in range(12):
         await log.append(event(i, subject=SUBJECT if i >= 8 else None))  # subject at seqs 9..12
-    authenticate = log._authenticate
+    reader = log._reader
+    authenticate = reader._authenticate
     erased_during_walk = []
 
     async def shred_on_first_page(conn: Any, records: Any) -> Any:
@@ -534,7 +535,7 @@ async def test_an_erasure_committed_while_verify_walks_the_chain_is_not_tamperin
             erased_during_walk.append(await log.shred_subject(log.subject_ref(SUBJECT)))
         return await authenticate(conn, records)
 
-    monkeypatch.setattr(log, "_authenticate", shred_on_first_page)
+    monkeypatch.setattr(reader, "_authenticate", shred_on_first_page)
     report = await log.verify()
     await log.close()
     assert erased_during_walk and erased_during_walk[0].erasure_seq == 13

@@ -14,11 +14,11 @@ import pytest
 from audit_helpers import SUBJECT, db_path, event, raw_execute, raw_insert, raw_replace_all, raw_rows
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoints import HeadWitness, HeadWitnessFile, head_witness_path, read_head
 from audit.erasure import ErasureDeclaration
 from audit.records import StoredRecord, ciphertext_digest, record_hash
 from audit.signing import Checkpoint, CheckpointSigner
 from audit.store import AuditLog, AuditSettings, RecordFilter
+from audit.witness import HeadWitness, HeadWitnessFile, head_witness_path, read_head
 
 N = 20  # checkpoints every 5 records: at 5, 10, 15, 20
 

@@ -108,3 +108,18 @@ def test_provider_satisfies_the_protocol(tmp_path: Path) -> None:
     from audit.keyring import KeyProvider
 
     assert isinstance(LocalKeyFileProvider(tmp_path), KeyProvider)
+
+
+def test_data_key_cache_evicts_the_least_recently_used_key() -> None:
+    from audit.keyring import DekCache
+
+    cache = DekCache(max_entries=2)
+    cache.put("a", b"A" * 32)
+    cache.put("b", b"B" * 32)
+    assert cache.get("a") == b"A" * 32  # "a" is now the most recently used
+    cache.put("c", b"C" * 32)
+    assert cache.get("b") is None
+    assert cache.get("a") == b"A" * 32 and cache.get("c") == b"C" * 32
+    cache.discard("a")
+    assert cache.get("a") is None
+    assert "AAAA" not in repr(cache) and "entries=1" in repr(cache)

@@ -33,9 +33,7 @@ def test_sqlite_busy_is_transient() -> None:
 
 def test_lost_connection_is_not_retried() -> None:
     # It may have dropped after the COMMIT reached the server: a retry would append the batch twice.
-    assert not is_transient_db_error(
-        DBAPIError("COMMIT", {}, Exception("gone"), connection_invalidated=True)
-    )
+    assert not is_transient_db_error(DBAPIError("COMMIT", {}, Exception("gone"), connection_invalidated=True))
 
 
 @pytest.mark.parametrize(
