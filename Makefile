@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint clean
+.PHONY: install run demo test lint clean bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt requirements/model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ lint: $(STAMP)
 ## Install everything and run the whole suite (lint, types, tests).
 test: lint
 	$(BIN)/python -m pytest -q
+
+## Side by side with LiteLLM (pinned, in its own venv under var/bench; installed on first use):
+## upstream, LiteLLM and the gateway (PII on, PII off) at c=1/16/64 -> var/bench/compare.{md,json}.
+## Flags after BENCH_ARGS, e.g. make bench BENCH_ARGS='--requests 100 --concurrency 1,16'.
+bench: $(STAMP)
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache
