@@ -14,14 +14,19 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.auth.cli import operator
 from gateway.plain import to_plain
 from gateway.settings import Settings
 
+if TYPE_CHECKING:  # the audit log (SQLAlchemy, Alembic) loads when a command runs
+    from audit.store import AuditLog
 
-async def _with_log(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
+T = TypeVar("T")
+
+
+async def _with_log(settings: Settings, action: Callable[[AuditLog], Awaitable[T]]) -> T:
     from audit.store import AuditLog
     from gateway.services import audit_settings, create_db_engine
 
@@ -36,7 +41,7 @@ async def _with_log(settings: Settings, action: Callable[[Any], Awaitable[Any]])
         await db.dispose()
 
 
-async def _record(audit_log: Any, kind: str, decision: str, details: dict[str, Any]) -> None:
+async def _record(audit_log: AuditLog, kind: str, decision: str, details: dict[str, Any]) -> None:
     from audit.records import AuditEvent
 
     await audit_log.append(
@@ -54,7 +59,7 @@ def _report_text(report: dict[str, Any]) -> str:
 def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from audit.errors import AuditError
 
-    async def action(audit_log: Any) -> dict[str, Any]:
+    async def action(audit_log: AuditLog) -> dict[str, Any]:
         report = to_plain(await audit_log.verify())
         try:
             await _record(
@@ -88,7 +93,7 @@ def _time(text: str | None) -> datetime | None:
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
 
-    async def action(audit_log: Any) -> dict[str, Any]:
+    async def action(audit_log: AuditLog) -> dict[str, Any]:
         summary = to_plain(
             await audit_log.export(
                 _time(args.since),
@@ -203,7 +208,7 @@ def _cmd_keyring_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
     summary = asyncio.run(rotate_and_retire())
 
-    async def action(audit_log: Any) -> None:
+    async def action(audit_log: AuditLog) -> None:
         await _record(audit_log, "admin.keyring.rotate", "allow", dict(summary))
 
     asyncio.run(_with_log(settings, action))

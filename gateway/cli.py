@@ -2,6 +2,10 @@
 
 Every command takes ``--config FILE`` and ``--data-dir DIR``; flags override the environment,
 which overrides the file. ``--json`` prints machine-readable results.
+
+Module-level imports stay light (standard library, msgspec, settings): the server, the simulator,
+Presidio and spaCy load inside the commands that use them, so ``gateway --help`` and
+``gateway keys ...`` start quickly.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 
 from gateway.settings import ConfigError, Settings, load_settings
@@ -56,6 +59,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_for_http(url: str, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Return once ``url`` answers below 500; RuntimeError if ``process`` exits or time runs out."""
+    import httpx
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -223,7 +229,6 @@ def _run_server(
         uvicorn.run("gateway.asgi:create", factory=True, workers=settings.server.workers, **options)
         return 0
     from gateway.app import create_app
-    from gateway.middleware import request_context_middleware
 
     class Server(uvicorn.Server):
         """uvicorn's server, telling when its startup (the app's lifespan included) is over."""
@@ -238,7 +243,7 @@ def _run_server(
             finally:
                 self.startup_over.set()
 
-    app = request_context_middleware(create_app(settings, simulated_engine=simulated))
+    app = create_app(settings, simulated_engine=simulated)
     server = Server(uvicorn.Config(app, **options))
     listener = sock
 
@@ -275,6 +280,8 @@ def _run_server(
 
 async def wait_ready(url: str, timeout_s: float) -> bool:
     """True once ``url``/readyz answers 200, False if it has not within ``timeout_s``."""
+    import httpx
+
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(trust_env=False, timeout=2.0) as client:
         while time.monotonic() < deadline:
@@ -366,7 +373,12 @@ and the gateway restores them for the clinician role.) Ctrl-C stops both.
 def cmd_engine_sim(args: argparse.Namespace, _unused: Settings) -> int:
     from engine.simulator import config_from_args, run_simulator
 
-    run_simulator(config_from_args(args))
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_simulator(config)
     return 0
 
 
@@ -411,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="engine_command", required=True
     )
     sim = engine.add_parser("sim", help="run the SGLang simulator (tests and benchmarks only)")
+    # Light: the simulator's flags come without its web framework (that loads in cmd_engine_sim).
     from engine.simulator import add_sim_arguments
 
     add_sim_arguments(sim)
@@ -449,11 +462,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def run_async(coro: Any) -> Any:
-    """Run a coroutine from a CLI command."""
-    return asyncio.run(coro)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,20 @@ import asyncio
 import getpass
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.auth.errors import KeyStoreError
 from gateway.settings import Settings
 
+if TYPE_CHECKING:  # the store and the audit log (SQLAlchemy, Alembic) load when a command runs
+    from audit.store import AuditLog
+    from gateway.auth.keys import KeyStore
+
 _DURATION = re.compile(r"^(\d+)([dhm])$")
+
+T = TypeVar("T")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -33,13 +39,14 @@ def parse_duration(text: str) -> timedelta:
 
 
 def operator() -> str:
+    """The audit principal of a CLI operation: ``cli:<OS user>``."""
     try:
         return "cli:" + getpass.getuser()
     except (KeyError, OSError):
         return "cli:unknown"
 
 
-async def _with_store(settings: Settings, action: Callable[[Any, Any], Any]) -> Any:
+async def _with_store(settings: Settings, action: Callable[[KeyStore, AuditLog], Awaitable[T]]) -> T:
     from audit.store import AuditLog
     from gateway.services import audit_settings, create_db_engine, open_key_store
 
@@ -55,7 +62,7 @@ async def _with_store(settings: Settings, action: Callable[[Any, Any], Any]) -> 
         await db.dispose()
 
 
-async def _record(audit: Any, kind: str, details: dict[str, Any]) -> None:
+async def _record(audit: AuditLog, kind: str, details: dict[str, Any]) -> None:
     from audit.records import AuditEvent
 
     await audit.append(
@@ -94,15 +101,14 @@ def create_key_sync(
         raise ValueError(f"{exc} {exc.details or ''}".strip()) from None
     expires_in = parse_duration(expires) if expires else None
 
-    async def action(store: Any, audit: Any) -> dict[str, Any]:
+    async def action(store: KeyStore, audit: AuditLog) -> dict[str, Any]:
         record, plaintext = await store.create(
             name, list(roles), tenant, expires_in, list(models) if models else None
         )
         await _record(audit, "admin.keys.create", {"key_id": record.id, "roles": list(record.roles)})
         return {**record.to_dict(), "key": plaintext}
 
-    result: dict[str, Any] = asyncio.run(_with_store(settings, action))
-    return result
+    return asyncio.run(_with_store(settings, action))
 
 
 def _cmd_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,7 +128,7 @@ def _cmd_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def action(store: Any, _audit: Any) -> list[dict[str, Any]]:
+    async def action(store: KeyStore, _audit: AuditLog) -> list[dict[str, Any]]:
         return [r.to_dict() for r in await store.list()]
 
     rows = asyncio.run(_with_store(settings, action))
@@ -139,7 +145,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_change(kind: str) -> Callable[[argparse.Namespace, Settings], int]:
     def command(args: argparse.Namespace, settings: Settings) -> int:
-        async def action(store: Any, audit: Any) -> dict[str, Any]:
+        async def action(store: KeyStore, audit: AuditLog) -> dict[str, Any]:
             if kind == "revoke":
                 record = await store.revoke(args.id)
                 out = record.to_dict()

@@ -7,29 +7,6 @@ Messages never contain a credential.
 
 from __future__ import annotations
 
-#: Reason codes of AuthenticationError.
-AUTH_ERROR_CODES = frozenset(
-    {
-        "missing_credentials",
-        "invalid_credentials",
-        "invalid_key",
-        "expired",
-        "revoked",
-        "no_known_role",
-        "invalid_token",
-        "algorithm_not_allowed",
-        "unknown_kid",
-        "invalid_signature",
-        "wrong_issuer",
-        "wrong_audience",
-        "token_expired",
-        "not_yet_valid",
-        "missing_claim",
-        "no_roles",
-        "jwks_unavailable",
-    }
-)
-
 
 class AuthenticationError(Exception):
     """The credential is missing, malformed, unknown, expired or revoked (HTTP 401)."""

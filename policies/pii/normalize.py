@@ -24,7 +24,6 @@ _INVISIBLE = frozenset(
         *range(0x2060, 0x2070),  # word joiner, invisible operators, LRI/RLI/FSI/PDI, deprecated
     ]
 )
-_INVISIBLE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_INVISIBLE)) + "]")
 
 # Digit groups split by spaces, dashes (hyphens, en and em dashes, minus), dots, or slashes:
 # "138 1234 5678", "6222-0212-...", "1.3.8...", "5 3 6 2 2 1 2 3 4", "536–22–1234", "415/555/0137".
@@ -230,11 +229,6 @@ def _protected_shape_end(run: str, start: int) -> int | None:
         ):
             return found.end()
     return None
-
-
-def strip_invisible(text: str) -> str:
-    """Remove zero-width and bidi control characters (used for canonical values)."""
-    return _INVISIBLE_RE.sub("", text)
 
 
 def canonical_value(text: str) -> str:

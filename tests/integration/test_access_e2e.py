@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ pytestmark = pytest.mark.e2e
 OTHER_MODEL = "other-vendor/other-model"
 ISSUER = "https://idp.test.invalid/realms/e2e"
 AUDIENCE = "gateway-e2e"
-GRACE_S = 2
+# Long enough that no load on the test machine can use it up between a rotation and the next
+# request; tests end it by moving the stored deadline (see _end_rotation_grace), never by sleeping.
+GRACE_S = 3600
 # Shared by the gateway process and every CLI call, as a shared config file would be: the
 # rotation grace is decided by whoever rotates (CLI or gateway), so both must agree.
 KEY_ENV = {"GATEWAY_AUTH__KEY_CACHE_TTL_S": "0", "GATEWAY_AUTH__KEY_ROTATE_GRACE_S": str(GRACE_S)}
@@ -48,22 +50,32 @@ ISSUED: list[str] = []
 
 # ----------------------------------------------------------------------------- helpers
 
+#: Every HTTP call's limit: generous, so a loaded test machine is slow, never a failure.
+HTTP_TIMEOUT_S = 120.0
+
+
+def _get(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.get(url, timeout=HTTP_TIMEOUT_S, **kwargs)
+
+
+def _post(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.post(url, timeout=HTTP_TIMEOUT_S, **kwargs)
+
 
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
 def _chat(gw: Gateway, key: str, model: str = MODEL, content: str = "hello access") -> httpx.Response:
-    return httpx.post(
+    return _post(
         gw.url + "/v1/chat/completions",
         headers=_auth(key),
         json={"model": model, "messages": [{"role": "user", "content": content}]},
-        timeout=30,
     )
 
 
 def _models(gw: Gateway, key: str) -> list[str]:
-    response = httpx.get(gw.url + "/v1/models", headers=_auth(key), timeout=10)
+    response = _get(gw.url + "/v1/models", headers=_auth(key))
     assert response.status_code == 200, response.text
     return [m["id"] for m in response.json()["data"]]
 
@@ -123,11 +135,29 @@ def _store_create(gw: Gateway, specs: dict[str, dict[str, Any]]) -> dict[str, di
 
 
 def _http_create(gw: Gateway, admin_key: str, **spec: Any) -> dict[str, Any]:
-    response = httpx.post(gw.url + "/admin/keys", headers=_auth(admin_key), json=spec, timeout=10)
+    response = _post(gw.url + "/admin/keys", headers=_auth(admin_key), json=spec)
     assert response.status_code == 201, response.text
     created = response.json()
     ISSUED.append(created["key"])
     return created
+
+
+def _assert_grace_deadline(rotated: dict[str, Any], before: datetime, after: datetime) -> None:
+    """The previous secret's deadline is the rotation time (between ``before`` and ``after``) + GRACE_S."""
+    until = datetime.fromisoformat(rotated["previous_valid_until"])
+    grace, slack = timedelta(seconds=GRACE_S), timedelta(seconds=1)
+    assert before + grace - slack <= until <= after + grace + slack
+
+
+def _end_rotation_grace(gw: Gateway, key_id: str) -> None:
+    """Move a rotated key's previous-secret deadline into the past, as if the grace had passed."""
+    with sqlite3.connect(gw.data_dir / "gateway.db", timeout=10) as conn:
+        changed = conn.execute(
+            "UPDATE gateway_api_keys SET previous_valid_until = ? "
+            "WHERE id = ? AND previous_key_hash IS NOT NULL",
+            ("2000-01-01 00:00:00.000000", key_id),
+        ).rowcount
+    assert changed == 1
 
 
 def _secret_of(key: str) -> str:
@@ -140,7 +170,7 @@ def _audit_records(gw: Gateway, key: str, **params: Any) -> list[dict[str, Any]]
     cursor = None
     while True:
         query = {**params, "limit": 200, **({"cursor": cursor} if cursor else {})}
-        response = httpx.get(gw.url + "/audit/records", headers=_auth(key), params=query, timeout=10)
+        response = _get(gw.url + "/audit/records", headers=_auth(key), params=query)
         assert response.status_code == 200, response.text
         page = response.json()
         records.extend(page["data"])
@@ -163,6 +193,8 @@ class IdP:
 
 
 def _claims(**over: Any) -> dict[str, Any]:
+    # The gateway process checks tokens against its own clock: times come from the moment the
+    # token is made (never from test collection), with a lifetime no slow run can use up.
     now = int(time.time())
     base: dict[str, Any] = {
         "iss": ISSUER,
@@ -170,7 +202,7 @@ def _claims(**over: Any) -> dict[str, Any]:
         "sub": "e2e-user-0001",
         "iat": now,
         "nbf": now,
-        "exp": now + 300,
+        "exp": now + 3600,
         "realm_access": {"roles": ["service"]},
     }
     base.update(over)
@@ -250,7 +282,7 @@ def test_cli_key_works_until_revoked_then_gets_401(gw: Gateway) -> None:
 
     _cli(gw, "keys", "revoke", created["id"])
     _error(_chat(gw, created["key"]), 401, "authentication_error")
-    _error(httpx.get(gw.url + "/v1/models", headers=_auth(created["key"])), 401, "authentication_error")
+    _error(_get(gw.url + "/v1/models", headers=_auth(created["key"])), 401, "authentication_error")
 
 
 def test_cli_rotation_new_secret_works_old_one_only_during_grace(gw: Gateway) -> None:
@@ -258,17 +290,18 @@ def test_cli_rotation_new_secret_works_old_one_only_during_grace(gw: Gateway) ->
     old = created["key"]
     assert _chat(gw, old).status_code == 200
 
+    before = datetime.now(UTC)
     rotated = json.loads(_cli(gw, "keys", "rotate", created["id"], "--json"))
+    after = datetime.now(UTC)
     new = rotated["key"]
     ISSUED.append(new)
     assert rotated["id"] == created["id"] and rotated["prefix"] == created["prefix"]
     assert new != old and new.startswith(f"gw_{created['prefix']}_")
-    assert rotated["previous_valid_until"] is not None
-    rotated_at = time.monotonic()
+    _assert_grace_deadline(rotated, before, after)  # the CLI used the shared configuration
 
     assert _chat(gw, new).status_code == 200
     assert _chat(gw, old).status_code == 200, "the old secret must work during the grace period"
-    time.sleep(max(0.0, GRACE_S + 0.5 - (time.monotonic() - rotated_at)))
+    _end_rotation_grace(gw, created["id"])
     _error(_chat(gw, old), 401, "authentication_error")
     assert _chat(gw, new).status_code == 200
 
@@ -319,8 +352,8 @@ def test_keys_list_shows_states_and_never_a_secret(
     revoked = _http_create(gw, admin, name="list-revoked", roles=["service"])
     rotated = _http_create(gw, admin, name="list-rotated", roles=["service"])
     expired = _http_create(gw, admin, name="list-expired", roles=["service"], expires_in_days=1)
-    assert httpx.post(gw.url + f"/admin/keys/{revoked['id']}/revoke", headers=_auth(admin)).status_code == 200
-    response = httpx.post(gw.url + f"/admin/keys/{rotated['id']}/rotate", headers=_auth(admin))
+    assert _post(gw.url + f"/admin/keys/{revoked['id']}/revoke", headers=_auth(admin)).status_code == 200
+    response = _post(gw.url + f"/admin/keys/{rotated['id']}/rotate", headers=_auth(admin))
     assert response.status_code == 200
     ISSUED.append(response.json()["key"])
     with sqlite3.connect(gw.data_dir / "gateway.db", timeout=10) as conn:
@@ -356,7 +389,7 @@ def test_admin_http_create_returns_the_plaintext_once_and_the_key_works(gw: Gate
     assert created["key"].startswith(f"gw_{created['prefix']}_")
     assert _chat(gw, created["key"]).status_code == 200
 
-    listing = httpx.get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()
+    listing = _get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()
     row = next(r for r in listing["data"] if r["id"] == created["id"])
     assert "key" not in row and row["status"] == "active"
     assert created["key"] not in json.dumps(listing)
@@ -366,7 +399,7 @@ def test_admin_http_create_returns_the_plaintext_once_and_the_key_works(gw: Gate
 def test_admin_http_list_pages_with_limit_and_cursor(gw: Gateway, admin: str) -> None:
     for i in range(3):
         _http_create(gw, admin, name=f"http-page-{i}", roles=["analyst"])
-    full = httpx.get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()
+    full = _get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()
     assert set(full) == {"data", "next_cursor"} and full["next_cursor"] is None
     all_ids = [row["id"] for row in full["data"]]
     assert len(all_ids) >= 4
@@ -376,7 +409,7 @@ def test_admin_http_list_pages_with_limit_and_cursor(gw: Gateway, admin: str) ->
     pages = 0
     while True:
         params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = httpx.get(gw.url + "/admin/keys", headers=_auth(admin), params=params).json()
+        page = _get(gw.url + "/admin/keys", headers=_auth(admin), params=params).json()
         assert len(page["data"]) <= 2
         paged.extend(row["id"] for row in page["data"])
         for row in page["data"]:
@@ -393,36 +426,38 @@ def test_admin_http_list_pages_with_limit_and_cursor(gw: Gateway, admin: str) ->
 def test_admin_http_revoke_refuses_the_key_at_once(gw: Gateway, admin: str) -> None:
     created = _http_create(gw, admin, name="http-revoke", roles=["service"])
     assert _chat(gw, created["key"]).status_code == 200
-    response = httpx.post(gw.url + f"/admin/keys/{created['id']}/revoke", headers=_auth(admin))
+    response = _post(gw.url + f"/admin/keys/{created['id']}/revoke", headers=_auth(admin))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "revoked" and "key" not in response.json()
     _error(_chat(gw, created["key"]), 401, "authentication_error")
-    _error(httpx.post(gw.url + "/admin/keys/nosuchkey/revoke", headers=_auth(admin)), 404, "not_found_error")
-    refused = httpx.post(gw.url + f"/admin/keys/{created['id']}/rotate", headers=_auth(admin))
+    _error(_post(gw.url + "/admin/keys/nosuchkey/revoke", headers=_auth(admin)), 404, "not_found_error")
+    refused = _post(gw.url + f"/admin/keys/{created['id']}/rotate", headers=_auth(admin))
     assert refused.status_code in (400, 409), refused.text
     _error(_chat(gw, created["key"]), 401)
 
 
 def test_admin_http_rotation_new_secret_works_old_one_only_during_grace(gw: Gateway, admin: str) -> None:
     created = _http_create(gw, admin, name="http-rotate", roles=["service"])
-    response = httpx.post(gw.url + f"/admin/keys/{created['id']}/rotate", headers=_auth(admin))
-    rotated_at = time.monotonic()
+    before = datetime.now(UTC)
+    response = _post(gw.url + f"/admin/keys/{created['id']}/rotate", headers=_auth(admin))
+    after = datetime.now(UTC)
     assert response.status_code == 200, response.text
     rotated = response.json()
     ISSUED.append(rotated["key"])
     assert rotated["id"] == created["id"] and rotated["key"] != created["key"]
+    _assert_grace_deadline(rotated, before, after)
 
     assert _chat(gw, rotated["key"]).status_code == 200
     assert _chat(gw, created["key"]).status_code == 200
-    time.sleep(max(0.0, GRACE_S + 0.5 - (time.monotonic() - rotated_at)))
+    _end_rotation_grace(gw, created["id"])
     _error(_chat(gw, created["key"]), 401, "authentication_error")
     assert _chat(gw, rotated["key"]).status_code == 200
 
 
 def test_admin_may_not_issue_an_auditor_key_over_http(gw: Gateway, admin: str) -> None:
-    before = httpx.get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()["data"]
+    before = _get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()["data"]
     for roles in (["auditor"], ["admin"], ["dpo"], ["service", "auditor"]):
-        response = httpx.post(
+        response = _post(
             gw.url + "/admin/keys", headers=_auth(admin), json={"name": "sneaky", "roles": roles}
         )
         # The product maps a PolicyViolation to 400 invalid_request_error (403 would also be fair).
@@ -434,7 +469,7 @@ def test_admin_may_not_issue_an_auditor_key_over_http(gw: Gateway, admin: str) -
         )
         assert error["code"] == "role_not_grantable", error
         assert "gw_" not in response.text
-    after = httpx.get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()["data"]
+    after = _get(gw.url + "/admin/keys", headers=_auth(admin), params={"limit": 500}).json()["data"]
     assert [r["id"] for r in after] == [r["id"] for r in before], "no key may have been created"
     assert not any(r["name"] == "sneaky" for r in after)
 
@@ -442,19 +477,19 @@ def test_admin_may_not_issue_an_auditor_key_over_http(gw: Gateway, admin: str) -
 def test_non_admins_may_not_manage_keys(gw: Gateway, admin: str, keys: dict[str, dict[str, Any]]) -> None:
     service = _http_create(gw, admin, name="http-not-admin", roles=["service"])["key"]
     for key in (service, keys["auditor"]["key"], keys["dpo"]["key"]):
-        _error(httpx.get(gw.url + "/admin/keys", headers=_auth(key)), 403, "permission_error")
+        _error(_get(gw.url + "/admin/keys", headers=_auth(key)), 403, "permission_error")
         _error(
-            httpx.post(gw.url + "/admin/keys", headers=_auth(key), json={"name": "x", "roles": ["service"]}),
+            _post(gw.url + "/admin/keys", headers=_auth(key), json={"name": "x", "roles": ["service"]}),
             403,
             "permission_error",
         )
         _error(
-            httpx.post(gw.url + f"/admin/keys/{keys['admin']['id']}/revoke", headers=_auth(key)),
+            _post(gw.url + f"/admin/keys/{keys['admin']['id']}/revoke", headers=_auth(key)),
             403,
             "permission_error",
         )
-    _error(httpx.get(gw.url + "/v1/models", headers=_auth(admin)), 403, "permission_error")
-    assert httpx.get(gw.url + "/admin/keys", headers=_auth(admin)).status_code == 200
+    _error(_get(gw.url + "/v1/models", headers=_auth(admin)), 403, "permission_error")
+    assert _get(gw.url + "/admin/keys", headers=_auth(admin)).status_code == 200
 
 
 # ----------------------------------------------------------------------------- OIDC / JWT
@@ -509,8 +544,8 @@ def test_forged_or_out_of_policy_tokens_get_401(gw: Gateway, idp: IdP, sim: Simu
     sim.clear()
     error = _error(_chat(gw, token), 401, "authentication_error")
     assert token not in error["message"]
-    _error(httpx.get(gw.url + "/v1/models", headers=_auth(token)), 401, "authentication_error")
-    _error(httpx.get(gw.url + "/admin/keys", headers=_auth(token)), 401, "authentication_error")
+    _error(_get(gw.url + "/v1/models", headers=_auth(token)), 401, "authentication_error")
+    _error(_get(gw.url + "/admin/keys", headers=_auth(token)), 401, "authentication_error")
     assert sim.requests() == []
 
 
@@ -519,18 +554,16 @@ def test_token_whose_roles_are_all_unknown_is_refused(gw: Gateway, idp: IdP, sim
     token = idp.token(realm_access={"roles": ["superuser", "offline_access"]})
     sim.clear()
     _error(_chat(gw, token), 403, "permission_error")
-    _error(httpx.get(gw.url + "/v1/models", headers=_auth(token)), 403, "permission_error")
+    _error(_get(gw.url + "/v1/models", headers=_auth(token)), 403, "permission_error")
     assert sim.requests() == []
 
 
 def test_idp_role_grants_only_its_permissions(gw: Gateway, idp: IdP) -> None:
     auditor = idp.token(realm_access={"roles": ["auditor"]}, sub="e2e-auditor-0001")
     _error(_chat(gw, auditor), 403, "permission_error")
-    assert (
-        httpx.get(gw.url + "/audit/records", headers=_auth(auditor), params={"limit": 1}).status_code == 200
-    )
+    assert _get(gw.url + "/audit/records", headers=_auth(auditor), params={"limit": 1}).status_code == 200
     service = idp.token()
-    _error(httpx.post(gw.url + "/admin/policies/reload", headers=_auth(service)), 403, "permission_error")
+    _error(_post(gw.url + "/admin/policies/reload", headers=_auth(service)), 403, "permission_error")
 
 
 # ----------------------------------------------------------------------------- separation of duties
@@ -542,19 +575,19 @@ def test_separation_of_duties_over_http(gw: Gateway, admin: str, keys: dict[str,
     assert records, "the CLI key operations are audit records"
     seq = records[0]["seq"]
     # The auditor can read the record with its content; the admin may not read records at all.
-    view = httpx.get(gw.url + f"/audit/records/{seq}", headers=_auth(auditor))
+    view = _get(gw.url + f"/audit/records/{seq}", headers=_auth(auditor))
     assert view.status_code == 200, view.text
     assert view.json()["content_included"] is True
-    _error(httpx.get(gw.url + f"/audit/records/{seq}", headers=_auth(admin)), 403, "permission_error")
-    _error(httpx.get(gw.url + "/audit/records", headers=_auth(admin)), 403, "permission_error")
+    _error(_get(gw.url + f"/audit/records/{seq}", headers=_auth(admin)), 403, "permission_error")
+    _error(_get(gw.url + "/audit/records", headers=_auth(admin)), 403, "permission_error")
     # The admin may verify the chain's integrity (no content).
-    assert httpx.get(gw.url + "/audit/verify", headers=_auth(admin)).status_code == 200
+    assert _get(gw.url + "/audit/verify", headers=_auth(admin)).status_code == 200
 
     _error(_chat(gw, auditor), 403, "permission_error")
     _error(_chat(gw, admin), 403, "permission_error")
     _error(_chat(gw, dpo), 403, "permission_error")
     for key in (auditor, dpo):
-        _error(httpx.post(gw.url + "/admin/policies/reload", headers=_auth(key)), 403, "permission_error")
+        _error(_post(gw.url + "/admin/policies/reload", headers=_auth(key)), 403, "permission_error")
 
 
 def test_tenant_bound_auditor_sees_only_its_tenant(
@@ -575,19 +608,19 @@ def test_tenant_bound_auditor_sees_only_its_tenant(
     assert {r["seq"] for r in mine} >= {r["seq"] for r in everything if r["tenant"] == "t1"}
     assert _audit_records(gw, auditor_t1, tenant="t1")
     _error(
-        httpx.get(gw.url + "/audit/records", headers=_auth(auditor_t1), params={"tenant": "t2"}),
+        _get(gw.url + "/audit/records", headers=_auth(auditor_t1), params={"tenant": "t2"}),
         403,
         "permission_error",
     )
     t2_seq = next(r["seq"] for r in everything if r["tenant"] == "t2")
-    _error(httpx.get(gw.url + f"/audit/records/{t2_seq}", headers=_auth(auditor_t1)), 403, "permission_error")
+    _error(_get(gw.url + f"/audit/records/{t2_seq}", headers=_auth(auditor_t1)), 403, "permission_error")
 
 
 # ----------------------------------------------------------------------------- policy reload
 
 
 def _reload(gw: Gateway, key: str) -> httpx.Response:
-    return httpx.post(gw.url + "/admin/policies/reload", headers=_auth(key), timeout=30)
+    return _post(gw.url + "/admin/policies/reload", headers=_auth(key))
 
 
 def test_policy_reload_is_atomic_and_audited(
@@ -622,14 +655,14 @@ def test_policy_reload_is_atomic_and_audited(
     # 3. SIGHUP reloads too.
     roles_file.write_text(SITE_ROLES_INITIAL)
     os.kill(gw.proc.pid, signal.SIGHUP)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 120  # a bound for a hung reload, not a speed requirement
     while _models(gw, analyst) != [MODEL, OTHER_MODEL]:
         assert time.monotonic() < deadline, "SIGHUP did not reload the policy"
         time.sleep(0.1)
     assert _chat(gw, analyst).status_code == 200
 
     # 4. All three reloads are audit records, read back by an auditor.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while True:
         new = [r for r in _audit_records(gw, auditor, kind="policy.reload") if r["seq"] not in seen_before]
         if len(new) >= 3 or time.monotonic() > deadline:
@@ -641,7 +674,7 @@ def test_policy_reload_is_atomic_and_audited(
     assert all(r["kind"] == "policy.reload" for r in new)
     contents = []
     for record in new:
-        view = httpx.get(gw.url + f"/audit/records/{record['seq']}", headers=_auth(auditor)).json()
+        view = _get(gw.url + f"/audit/records/{record['seq']}", headers=_auth(auditor)).json()
         contents.append(json.dumps(view["content"]))
     assert "bogus_field" in contents[0]
     assert "SIGHUP" in contents[2] and "SIGHUP" not in contents[1]

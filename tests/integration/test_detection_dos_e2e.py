@@ -9,6 +9,9 @@ large requests do not starve another's small one.
 The gateway runs one detection thread with a 1 s step limit, so the large bodies below (each
 several seconds of detection on a small machine) are refused and stopped rather than run to the
 end: the test stays short and bounded on a loaded 2-core machine.
+
+A second gateway, with limits no loaded machine reaches, checks a body of 10,000 messages: what
+it forwards is scanned, whatever time that takes; how fast is for the benchmarks, not the tests.
 """
 
 from __future__ import annotations
@@ -53,9 +56,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator,
         stop(sim.proc)
 
 
-def _post(client: httpx.Client, gw: Gateway, key: str, body: dict[str, Any]) -> httpx.Response:
+def _post(
+    client: httpx.Client, gw: Gateway, key: str, body: dict[str, Any], timeout: float = 120
+) -> httpx.Response:
     return client.post(
-        gw.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body, timeout=120
+        gw.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json=body,
+        timeout=timeout,
     )
 
 
@@ -88,7 +96,9 @@ async def test_one_principals_large_bodies_do_not_starve_anothers_small_request(
         large = [asyncio.create_task(post("a", _chat(_text(LARGE_CHARS)))) for _ in range(3)]
         await asyncio.sleep(0.5)  # not needed for the outcome: lets A's bodies reach the queue first
         oversized = await post("a", _chat(_text(120_000), _text(120_000)))
-        small = await post("b", _chat("What is the usual adult dose of ibuprofen?"))
+        # No capitalized word, so no NER: its step stays far below the 1 s limit even on a loaded
+        # machine, and only starvation (waiting past the queue limit) could refuse it.
+        small = await post("b", _chat("what is the usual adult dose of ibuprofen?"))
         large_responses = await asyncio.gather(*large)
 
     assert oversized.status_code == 413, oversized.text[:300]
@@ -103,3 +113,50 @@ async def test_one_principals_large_bodies_do_not_starve_anothers_small_request(
     allowed = 1 + sum(r.status_code == 200 for r in large_responses)
     assert len(forwarded) == allowed
     assert all("John Smith" not in str(request) for request in forwarded)
+
+
+# ----------------------------------------------------------------------------- many messages
+
+PHONE = "212-555-0134"  # synthetic (555 range)
+
+
+@pytest.fixture(scope="module")
+def roomy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
+    """A gateway whose detection limits no loaded test machine reaches, taking bodies of 10,000
+    messages (their keys and values are more than the default 200,000 characters of text)."""
+    sim = start_simulator()
+    env = {
+        "GATEWAY_PII__TIMEOUT_S": "600",
+        "GATEWAY_PII__QUEUE_TIMEOUT_S": "600",
+        "GATEWAY_PII__MAX_TEXT_CHARS": "1000000",
+    }
+    gw = start_gateway(tmp_path_factory.mktemp("many"), sim.url, env)
+    try:
+        yield sim, gw, gw.create_key("service")
+    finally:
+        stop(gw.proc)
+        stop(sim.proc)
+
+
+def test_ten_thousand_messages_are_all_scanned_before_forwarding(
+    roomy: tuple[Simulator, Gateway, str],
+) -> None:
+    sim, gw, key = roomy
+    contents = [
+        f"line {i}: call John Smith at {PHONE}" if i % 1000 == 999 else f"line {i}" for i in range(10_000)
+    ]
+    sim.clear()
+    with httpx.Client(trust_env=False) as client:
+        response = _post(client, gw, key, _chat(*contents), timeout=600)
+    forwarded = sim.requests()
+    if response.status_code == 503:  # refusing is allowed; forwarding anything unscanned is not
+        assert response.json()["error"]["code"] == "pii_detection_unavailable"
+        assert forwarded == []
+        return
+    assert response.status_code == 200, response.text[:300]
+    assert len(forwarded) == 1
+    sent = [message["content"] for message in forwarded[0]["messages"]]
+    assert len(sent) == len(contents)
+    assert PHONE not in str(forwarded) and "John Smith" not in str(forwarded)
+    for original, scanned in zip(contents, sent, strict=True):
+        assert (scanned != original) if PHONE in original else (scanned == original)

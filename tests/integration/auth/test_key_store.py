@@ -144,6 +144,23 @@ async def test_rotation_keeps_id_and_old_secret_works_only_during_grace(
     assert (await store.authenticate(new)).id == record.id
 
 
+async def test_cached_previous_secret_still_stops_at_the_end_of_its_grace(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    # The cache outlives the grace: the grace deadline, read from the injected clock, still decides.
+    store = KeyStore(engine, PEPPER, timedelta(seconds=2), cache_ttl=timedelta(hours=1), clock=clock)
+    record, old = await store.create("k", ["service"])
+    _, new = await store.rotate(record.id)
+    assert (await store.authenticate(old)).id == record.id
+    clock.advance(timedelta(seconds=1.999))
+    assert (await store.authenticate(old)).id == record.id
+    clock.advance(timedelta(seconds=0.001))
+    with pytest.raises(AuthenticationError) as exc:
+        await store.authenticate(old)
+    assert exc.value.code == "invalid_key"
+    assert (await store.authenticate(new)).id == record.id
+
+
 async def test_second_rotation_ends_the_first_secrets_grace(store: KeyStore) -> None:
     record, first = await store.create("k", ["service"])
     _, second = await store.rotate(record.id)

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,14 @@ from gateway.auth.jwt import JWKSUnavailable, JWTSettings, JWTVerifier, claim_at
 
 ISSUER = "https://idp.hospital.internal/realms/main"
 AUDIENCE = "compliance-gateway"
+
+#: The verifiers' clock: token times are offsets from it, so a slow or loaded run cannot let a
+#: token expire (or become valid) between signing and checking.
+NOW = 1_800_000_000
+
+
+def fixed_clock() -> float:
+    return float(NOW)
 
 
 @pytest.fixture(scope="module")
@@ -50,20 +57,19 @@ def settings(jwks_file: Path, **over: Any) -> JWTSettings:
 
 @pytest.fixture
 async def verifier(jwks_file: Path) -> JWTVerifier:
-    v = JWTVerifier(settings(jwks_file))
+    v = JWTVerifier(settings(jwks_file), clock=fixed_clock)
     await v.load()
     return v
 
 
 def claims(**over: Any) -> dict[str, Any]:
-    now = int(time.time())
     base = {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": "user-123",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 300,
+        "iat": NOW,
+        "nbf": NOW,
+        "exp": NOW + 300,
         "realm_access": {"roles": ["clinician", "offline_access"]},
     }
     base.update(over)
@@ -120,9 +126,8 @@ async def test_other_allowed_algorithms_verify(
 async def test_out_of_policy_claims_are_refused(
     verifier: JWTVerifier, rsa_key: RSAKey, over: dict[str, Any], code: str
 ) -> None:
-    # Times are offsets from the moment the token is made, not from when the tests were collected.
-    now = int(time.time())
-    over = {k: now + v if k in ("exp", "nbf") and v is not None else v for k, v in over.items()}
+    # Times are offsets from the verifier's clock, not values fixed when the tests were collected.
+    over = {k: NOW + v if k in ("exp", "nbf") and v is not None else v for k, v in over.items()}
     assert refused(verifier, sign(rsa_key, claims(**over))) == code
 
 
@@ -131,8 +136,7 @@ async def test_audience_list_containing_ours_is_accepted(verifier: JWTVerifier, 
 
 
 async def test_leeway_tolerates_small_clock_skew(verifier: JWTVerifier, rsa_key: RSAKey) -> None:
-    now = int(time.time())
-    assert verifier.verify(sign(rsa_key, claims(exp=now - 10, nbf=now + 10))).id == "jwt:user-123"
+    assert verifier.verify(sign(rsa_key, claims(exp=NOW - 10, nbf=NOW + 10))).id == "jwt:user-123"
 
 
 async def test_alg_none_is_refused(verifier: JWTVerifier) -> None:
@@ -162,7 +166,7 @@ async def test_algorithm_not_matching_the_kids_key_type_is_refused(
 
 
 async def test_algorithm_outside_the_allow_list_is_refused(jwks_file: Path, ec_key: ECKey) -> None:
-    v = JWTVerifier(settings(jwks_file, algorithms=("RS256",)))
+    v = JWTVerifier(settings(jwks_file, algorithms=("RS256",)), clock=fixed_clock)
     await v.load()
     assert refused(v, sign(ec_key, claims(), "ES256")) == "algorithm_not_allowed"
 
@@ -197,7 +201,7 @@ async def test_garbage_is_refused(verifier: JWTVerifier, token: str) -> None:
 
 
 async def test_azure_roles_claim(jwks_file: Path, rsa_key: RSAKey) -> None:
-    v = JWTVerifier(settings(jwks_file, roles_claim="roles", tenant_claim="tid"))
+    v = JWTVerifier(settings(jwks_file, roles_claim="roles", tenant_claim="tid"), clock=fixed_clock)
     await v.load()
     principal = v.verify(sign(rsa_key, claims(roles=["analyst"], tid="tenant-42")))
     assert principal.roles == ("analyst",)
@@ -211,7 +215,7 @@ async def test_azure_roles_claim(jwks_file: Path, rsa_key: RSAKey) -> None:
 async def test_token_without_a_usable_tenant_claim_is_refused_not_global(
     jwks_file: Path, rsa_key: RSAKey, tid: object
 ) -> None:
-    v = JWTVerifier(settings(jwks_file, roles_claim="roles", tenant_claim="tid"))
+    v = JWTVerifier(settings(jwks_file, roles_claim="roles", tenant_claim="tid"), clock=fixed_clock)
     await v.load()
     extra = {} if tid is None else {"tid": tid}
     with pytest.raises(AuthenticationError) as exc:
@@ -222,7 +226,7 @@ async def test_token_without_a_usable_tenant_claim_is_refused_not_global(
 async def test_jwt_principal_is_namespaced_so_a_sub_cannot_pose_as_an_api_key_id(
     jwks_file: Path, rsa_key: RSAKey
 ) -> None:
-    v = JWTVerifier(settings(jwks_file))
+    v = JWTVerifier(settings(jwks_file), clock=fixed_clock)
     await v.load()
     key_like_id = "0192a6b3c4d5e6f7a8b9"  # the shape of an API key id
     principal = v.verify(sign(rsa_key, claims(sub=key_like_id)))
@@ -232,7 +236,7 @@ async def test_jwt_principal_is_namespaced_so_a_sub_cannot_pose_as_an_api_key_id
 
 async def test_groups_claim_with_role_map_counts_only_mapped_groups(jwks_file: Path, rsa_key: RSAKey) -> None:
     role_map = {"/hospital/cardiology": "clinician", "gw-auditors": "auditor"}
-    v = JWTVerifier(settings(jwks_file, roles_claim="groups", role_map=role_map))
+    v = JWTVerifier(settings(jwks_file, roles_claim="groups", role_map=role_map), clock=fixed_clock)
     await v.load()
     principal = v.verify(sign(rsa_key, claims(groups=["/hospital/cardiology", "admin", "gw-auditors"])))
     assert principal.roles == ("clinician", "auditor")
@@ -270,12 +274,12 @@ async def test_symmetric_keys_in_the_jwks_are_ignored(tmp_path: Path) -> None:
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps({"keys": [{"kty": "oct", "k": b64(b"s" * 32), "kid": "hmac"}]}))
     with pytest.raises(JWKSUnavailable):
-        await JWTVerifier(settings(path)).load()
+        await JWTVerifier(settings(path), clock=fixed_clock).load()
 
 
 async def test_missing_jwks_file_fails_at_load(tmp_path: Path) -> None:
     with pytest.raises(JWKSUnavailable):
-        await JWTVerifier(settings(tmp_path / "absent.json")).load()
+        await JWTVerifier(settings(tmp_path / "absent.json"), clock=fixed_clock).load()
 
 
 async def test_jwks_from_url_and_refresh_after_idp_key_rotation(
@@ -296,6 +300,7 @@ async def test_jwks_from_url_and_refresh_after_idp_key_rotation(
     v = JWTVerifier(
         JWTSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url="http://idp.internal/certs"),
         http_client=client,
+        clock=fixed_clock,
     )
     await v.load()
     try:
@@ -324,6 +329,7 @@ async def test_failed_refresh_keeps_the_loaded_keys(rsa_key: RSAKey) -> None:
     v = JWTVerifier(
         JWTSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url="http://idp.internal/certs"),
         http_client=client,
+        clock=fixed_clock,
     )
     await v.load()
     up["ok"] = False
@@ -341,6 +347,7 @@ async def test_unreachable_idp_at_start_is_fatal() -> None:
     v = JWTVerifier(
         JWTSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url="http://idp.internal/certs"),
         http_client=client,
+        clock=fixed_clock,
     )
     with pytest.raises(JWKSUnavailable):
         await v.load()

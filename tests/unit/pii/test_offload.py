@@ -15,11 +15,26 @@ from policies.errors import DetectionUnavailable
 from policies.pii.offload import DetectionCancelled, DetectionPool, check_cancelled
 
 
-class _Probe:
-    """Work that sleeps ``seconds`` and remembers how many copies of it ran at once."""
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(60):  # a bound for a failing test only
+        while not condition():
+            await anyio.sleep(0.001)
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+
+async def _until_waiting(pool: DetectionPool, count: int) -> None:
+    await _until(lambda: pool.waiting == count)
+
+
+class _Probe:
+    """Work that holds its thread until ``gate`` opens and remembers how many copies ran at once.
+
+    With ``stop_when_cancelled`` it checks its cancel token while it waits, as detection does
+    between windows, and stops once its caller has been refused.
+    """
+
+    def __init__(self, gate: threading.Event, *, stop_when_cancelled: bool = False) -> None:
+        self.gate = gate
+        self.stop_when_cancelled = stop_when_cancelled
         self.running = 0
         self.peak = 0
         self._lock = threading.Lock()
@@ -28,60 +43,107 @@ class _Probe:
         with self._lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
-        time.sleep(self.seconds)
-        with self._lock:
-            self.running -= 1
+        try:
+            while not self.gate.wait(0.005 if self.stop_when_cancelled else 60):
+                check_cancelled()
+        finally:
+            with self._lock:
+                self.running -= 1
         return 1
 
 
+# Each test below decides its outcome by the pool's state and by gates it opens itself; where a
+# time limit must pass, the work is held until the refusal has been seen, so a slow machine
+# cannot reorder anything.
+
+
 async def test_work_runs_at_most_parallel_at_once_and_queued_work_still_succeeds() -> None:
-    pool = DetectionPool(2, timeout_s=0.5, queue_timeout_s=10.0)
-    work = _Probe(0.2)
+    pool = DetectionPool(2, timeout_s=60.0, queue_timeout_s=60.0)
+    gate = threading.Event()
+    work = _Probe(gate)
     results: list[int] = []
 
     async def one() -> None:
         results.append(await pool.run(work))
 
-    # Eight jobs of 0.2 s, two at a time: the last waits 0.6 s, longer than the 0.5 s limit,
-    # and still succeeds because the limit starts when its work does.
     async with anyio.create_task_group() as group:
         for _ in range(8):
             group.start_soon(one)
+        await _until(lambda: pool.running == 2 and pool.waiting == 6)
+        await _until(lambda: work.running == 2)
+        gate.set()
     assert results == [1] * 8
     assert work.peak == 2
+    pool.close()
+
+
+async def test_time_spent_waiting_for_a_thread_does_not_count_against_the_step_limit() -> None:
+    limit_s = 0.5
+    pool = DetectionPool(1, timeout_s=limit_s, queue_timeout_s=60.0)
+    gate = threading.Event()
+    results: list[int] = []
+
+    async def queued() -> None:
+        results.append(await pool.run(lambda: 7))
+
+    async with anyio.create_task_group() as group:
+        with pytest.raises(DetectionUnavailable, match="timed out"):
+            await pool.run(partial(gate.wait, 60))  # holds the only thread past the limit
+        queued_at = time.monotonic()
+        group.start_soon(queued)
+        await _until(lambda: pool.waiting == 1)
+        # The queued step waits for more than the step limit (sleeping longer only makes it wait longer).
+        await anyio.sleep(limit_s * 1.5)
+        assert time.monotonic() - queued_at > limit_s and pool.waiting == 1
+        gate.set()
+    assert results == [7]
+    pool.close()
 
 
 async def test_waiting_longer_than_the_queue_limit_is_refused() -> None:
-    pool = DetectionPool(1, timeout_s=5.0, queue_timeout_s=0.1)
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=0.1)
+    gate = threading.Event()
     outcomes: list[str] = []
 
-    async def one() -> None:
+    async def one(work: Callable[[], object]) -> None:
         try:
-            await pool.run(lambda: time.sleep(0.4))
+            await pool.run(work)
             outcomes.append("ok")
         except DetectionUnavailable as exc:
             outcomes.append(str(exc))
 
     async with anyio.create_task_group() as group:
-        group.start_soon(one)
-        await anyio.sleep(0.02)
-        group.start_soon(one)
+        group.start_soon(one, partial(gate.wait, 60))
+        await _until(lambda: pool.running == 1)
+        await one(lambda: None)  # the only thread stays held until this one has been refused
+        gate.set()
     assert outcomes == ["PII detection is overloaded", "ok"]
+    pool.close()
 
 
 async def test_overrunning_work_is_refused_and_keeps_its_thread_until_it_ends() -> None:
-    pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=5.0)
+    pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=60.0)
+    gate = threading.Event()
+    results: list[int] = []
+
+    async def next_step() -> None:
+        results.append(await pool.run(lambda: 7))
+
     with pytest.raises(DetectionUnavailable, match="timed out"):
-        await pool.run(lambda: time.sleep(0.3))
-    started = time.monotonic()
-    assert await pool.run(lambda: 7) == 7
-    # The abandoned work still held the only thread: the bound holds for it too.
-    assert time.monotonic() - started > 0.2
+        await pool.run(partial(gate.wait, 60))  # ignores cancellation: runs until the gate opens
+    async with anyio.create_task_group() as group:
+        group.start_soon(next_step)
+        await _until(lambda: pool.waiting == 1)
+        # The abandoned work still holds the only thread: the bound holds for it too.
+        assert pool.running == 1 and results == []
+        gate.set()
+    assert results == [7]
+    pool.close()
 
 
 async def test_abandoned_work_never_runs_more_than_parallel_at_once() -> None:
-    pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=10.0)
-    slow = _Probe(0.2)
+    pool = DetectionPool(1, timeout_s=0.05, queue_timeout_s=60.0)
+    slow = _Probe(threading.Event(), stop_when_cancelled=True)  # never finishes: always overruns
 
     async def one() -> None:
         with pytest.raises(DetectionUnavailable):
@@ -90,31 +152,35 @@ async def test_abandoned_work_never_runs_more_than_parallel_at_once() -> None:
     async with anyio.create_task_group() as group:
         for _ in range(4):
             group.start_soon(one)
-    await anyio.sleep(0.3)
+    await _until(lambda: pool.running == 0)
     assert slow.peak == 1
     pool.close()
 
 
 async def test_a_caller_that_goes_away_while_queued_never_runs_its_work() -> None:
-    pool = DetectionPool(1, timeout_s=5.0, queue_timeout_s=5.0)
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0)
+    gate = threading.Event()
     ran: list[str] = []
     async with anyio.create_task_group() as group:
-        group.start_soon(pool.run, lambda: time.sleep(0.3))
-        await anyio.sleep(0.05)
-        with anyio.move_on_after(0.05):
+        group.start_soon(pool.run, partial(gate.wait, 60))
+        await _until(lambda: pool.running == 1)
+        with anyio.move_on_after(0.05):  # gives up while the only thread is still held
             await pool.run(lambda: ran.append("queued"))
-    assert ran == []
+        gate.set()
+    await _until(lambda: pool.running == 0)
+    assert ran == [] and pool.waiting == 0
     pool.close()
 
 
 async def test_exceptions_of_the_work_pass_through() -> None:
-    pool = DetectionPool(1, timeout_s=1.0, queue_timeout_s=1.0)
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0)
 
     def broken() -> None:
         raise KeyError("x")
 
     with pytest.raises(KeyError):
         await pool.run(broken)
+    pool.close()
 
 
 def test_bounds_must_be_positive() -> None:
@@ -125,16 +191,6 @@ def test_bounds_must_be_positive() -> None:
 # ----------------------------------------------------------------------------- turns between owners
 # Orders below follow from the pool's state alone: steps are queued while one thread is held by a
 # step waiting on an event, and the test waits for the queue to reach a given state, never a time.
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    with anyio.fail_after(60):  # a bound for a failing test only
-        while not condition():
-            await anyio.sleep(0.001)
-
-
-async def _until_waiting(pool: DetectionPool, count: int) -> None:
-    await _until(lambda: pool.waiting == count)
 
 
 async def _queue_behind_a_held_thread(
