@@ -60,11 +60,6 @@ def test_help_imports_no_server_simulator_or_ner(args: tuple[str, ...], tmp_path
     assert imported.isdisjoint(HEAVY), sorted(imported & HEAVY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway.services imports policies.pii.offload at module level, and policies/pii/__init__.py "
-    "imports the analyzer (Presidio, spaCy); remove this marker once that import is lazy",
-)
 def test_keys_list_imports_no_server_simulator_or_ner(tmp_path: Path) -> None:
     result, imported = _run_cli("keys", "list", "--json", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
