@@ -43,6 +43,7 @@ _ADDRESS_CONTEXT = ContextWords(
         *("resides at", "residing at", "residence", "resident of", "moved to", "moving to"),
         *("ship to", "shipping to", "send to", "sent to", "mail to", "deliver to", "delivered to"),
         *("delivery to", "located at", "domicile", "corner of", "intersection of", "home at"),
+        *("return to", "returned to", "forward to", "forwarded to", "post to", "posted to"),
         *("adresse", "anschrift", "wohnhaft", "dirección", "direccion", "domicilio", "endereço"),
         *("morada", "indirizzo", "adres", "woonadres", "osoite", "adress", "住址", "地址"),
     ]
@@ -203,6 +204,12 @@ _CORNER_RE = regex.compile(
     + _CAP
     + r"){0,3})"
 )
+# A street name and "and" right before a street line, after the start of the text, a line or a
+# clause, or a word that introduces a place.
+_CORNER_BEFORE_RE = regex.compile(
+    r"(?:^|[\n:?;]|(?<![\p{L}])(?i:to|at|of|on))[ \t>]*(?P<street>\p{Lu}[\p{L}\p{M}'’\-]{1,30})"
+    r"[ \t]+(?:and|&)[ \t]+\Z"
+)
 # What may come just before a street line: a unit and up to two numbers (3369 24 Clarke Avenue,
 # Suite 541 6343 Skogstien 106).
 _LEAD_NUMBER = _EDGE + r"\d{1,10}[A-Za-z]?[ \t]+"
@@ -254,7 +261,7 @@ _LOWER_STOP = frozenset(
     "they you it my our his her their not no".split()
 )
 _NULL_FIELD = "nan"  # an empty field printed by a spreadsheet export
-_COUNTRIES = frozenset(
+COUNTRIES = frozenset(
     (
         "usa|us|united states|united states of america|america|canada|mexico|brazil|argentina|chile|"
         "uruguay|paraguay|peru|colombia|venezuela|bolivia|ecuador|uk|united kingdom|great britain|"
@@ -318,7 +325,7 @@ class StreetAddressRecognizer(RuleRecognizer):
         for anchor in _merge(_anchors(text)):
             if results and anchor.start < results[-1].end:
                 continue  # inside the tail of the address before it
-            start = _lead_start(text, anchor.start)
+            start = _corner_start(text, _lead_start(text, anchor.start))
             end, evidence = _tail_end(text, anchor.end, anchor.lower, start)
             end = min(end, start + _MAX_ADDRESS)  # overlapping street lines chained in odd text
             near = _ADDRESS_CONTEXT.near(text, start, anchor.end, before=40, after=0)
@@ -507,6 +514,14 @@ def _lead_start(text: str, start: int) -> int:
     return city.start() if city is not None else start
 
 
+def _corner_start(text: str, start: int) -> int:
+    """Where an address starts that names a corner: a street name and "and" before the street line
+    ("return to Leon and Eyrarodda 66", "address: Maarit and Hersnapvej 75"), when the street name
+    opens the text, a line or a clause, or follows "to", "at", "of" or "on"."""
+    corner = _CORNER_BEFORE_RE.search(text, max(0, start - 48), start)
+    return corner.start("street") if corner is not None else start
+
+
 def _tail_end(text: str, position: int, lower: bool, start: int) -> tuple[int, frozenset[str]]:
     """Where the address whose street line ends at ``position`` ends, and what its tail holds that
     confirms an address: "unit", "postal" (code), "region" (code), "country"."""
@@ -601,7 +616,7 @@ def _evidence(tokens: list[str], kinds: list[str], after_comma: bool) -> set[str
     ):
         found.add("region")  # Boston, MA / Beerze, OV
     words = [t.lower().rstrip(".") for t, k in zip(tokens, kinds, strict=True) if k in ("word", "lower")]
-    if any(" ".join(words[i:]) in _COUNTRIES for i in range(max(0, len(words) - 4), len(words))):
+    if any(" ".join(words[i:]) in COUNTRIES for i in range(max(0, len(words) - 4), len(words))):
         found.add("country")
     return found
 

@@ -29,6 +29,7 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.recognizers_address_en import COUNTRIES
 
 # ---------------------------------------------------------------- lexicons
 
@@ -277,7 +278,8 @@ _PERSON_BEFORE_RE = regex.compile(
     r"|(?:(?:full|patient|customer|first|last|given|family|middle|maiden|nick|user)[ \t]?)?name(?:['’]s)?"
     r"(?:[ \t](?:is|was))?"
     r"|call(?:s|ed)?[ \t]me|named[ \t](?:him|her|them)|(?:said|says|asked|told|replied|answered|shouted|"
-    r"yelled|screamed|whispered|cried)(?:[ \t](?:at|to))?|starring|featuring"
+    r"yelled|screamed|whispered|cried)(?:[ \t](?:at|to)|[ \t]\p{Lu}[\p{L}\p{M}'’\-]{1,30}[ \t](?:to|at))?"
+    r"|starring|featuring"
     r"|(?:written|directed|signed|authored|witnessed|countersigned|produced|painted|composed)[ \t]by)"
     r"(?:[ \t]*[:,\-–—(?]|\.)?[ \t\n]{0,3}$",
     regex.IGNORECASE,
@@ -318,6 +320,7 @@ _DETAIL_AFTER_RE = regex.compile(
 # ("Parkinson's disease", "Crohn's flare").
 _OWNED_RE = regex.compile(
     r"['’]s?[ \t]+(?:\p{L}+[ \t]+)?(?:daughter|son|wife|husband|mother|father|mom|mum|dad|sister|brother|"
+    r"kid|child|baby|boss|friend|girlfriend|boyfriend|fiance|fiancee|colleague|birthday|wedding|funeral|"
     r"partner|spouse|children|kids|family|carer|caregiver|account|accounts|card|cards|chart|file|record|"
     r"records|case|appointment|balance|statement|loan|mortgage|insurance|phone|number|address|email|"
     r"dob|ssn|mrn|medication|medications|meds|results|labs|note|notes|letter|referral|consent|"
@@ -337,6 +340,9 @@ _PLACE_WORDS = frozenset(
     boulevard blvd square plaza drive county city township heights springs branch office offices
     unit suite floor surgery practice centre lab labs laboratory service services team department
     dept program programme ward wards bay theatre theater
+    orchestra band choir ensemble consulting consultants solutions systems technologies software
+    holdings ventures media studios enterprises industries international limited plc gmbh llp
+    sons brothers bros agency ratings
     """.split()
 )
 # Eponyms: "Smith fracture", "Wells score", "Parkinson's disease", "Foley catheter".
@@ -467,7 +473,10 @@ class PersonNameRecognizer(RuleRecognizer):
         return [
             RecognizerResult("PERSON", start, end, score)
             for start, end, score in self.find(
-                text, _ner_spans(nlp_artifacts), _ner_spans(nlp_artifacts, _PERSON_LABEL)
+                text,
+                _ner_spans(nlp_artifacts),
+                _ner_spans(nlp_artifacts, _PERSON_LABEL),
+                _ner_spans(nlp_artifacts, _PLACE_LABELS),
             )
         ]
 
@@ -476,10 +485,12 @@ class PersonNameRecognizer(RuleRecognizer):
         text: str,
         ner_spans: Sequence[tuple[int, int]] = (),
         person_spans: Sequence[tuple[int, int]] = (),
+        place_spans: Sequence[tuple[int, int]] = (),
     ) -> list[tuple[int, int, float]]:
         """Half-open spans of ``text`` that are person names, with a score. ``ner_spans`` are the
         model's entities of any name-like label, ``person_spans`` those it labelled PERSON: their
-        words count as names elsewhere in the text too."""
+        words count as names elsewhere in the text too; ``place_spans`` those it labelled a place
+        (GPE, LOC, FAC): a lone first name there is a place ("Florence", "Victoria")."""
         self.load()
         assert self._classifier is not None
         tokens = self._tokens(text)
@@ -487,7 +498,7 @@ class PersonNameRecognizer(RuleRecognizer):
         refused: set[int] = set()  # token indices the rules judged no name (a firm, an eponym)
         index = 0
         while index < len(tokens):
-            end, score = self._name_at(text, tokens, index, ner_spans)
+            end, score = self._name_at(text, tokens, index, ner_spans, place_spans)
             if score:
                 names[index] = (end, score)
             elif end > index:
@@ -524,11 +535,21 @@ class PersonNameRecognizer(RuleRecognizer):
                 continue  # "in Tobel, Transunion": two members need "and", "or" or "&"
             if _PLACE_PREPOSITION_RE.search(text, 0, tokens[members[0][0]].start):
                 continue  # "in Leon and Eyrarodda"
+            if _firm_of_names(text, tokens, members):
+                refused.update(i for a, b in members for i in range(a, b))
+                continue  # "The Clark, Romero and Hall Orchestra", "Owens, Duran & Oneal LLP"
             words = [t for a, b in members for t in tokens[a:b] if t.shape != "initial"]
             shapes = _shapes(words)
             introduced = _PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
+            subject_pair = (
+                len(members) == 2
+                and shapes == {"title"}
+                and _SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start) is not None
+                and _LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end) is not None
+            )
             if shapes == {"lower"}:
-                firsts = [t for t in words if t.flags & (FIRST | FIRST_COMMON)]
+                # Listed first names, and surnames or unlisted name-like words among a majority of them.
+                firsts = [t for t in words if t.flags & (FIRST | FIRST_COMMON | LAST) or _long_unknown(t)]
                 strong_firsts = [t for t in firsts if t.flags & FIRST]
                 if not (
                     (len(members) >= 3 or introduced)
@@ -542,6 +563,7 @@ class PersonNameRecognizer(RuleRecognizer):
                 introduced
                 or any(i in covered for a, b in members for i in range(a, b))
                 or any(t.flags & (_STRONG | OBFUSCATED) for t in words)
+                or (subject_pair and any(_long_unknown(t) for t in words))
             ):
                 continue
             elif (
@@ -558,10 +580,12 @@ class PersonNameRecognizer(RuleRecognizer):
             ):
                 continue  # "Compare Coutts and Halifax": two firms read like two surnames
             if not introduced and not all(
-                any(t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in tokens[a:b]) or a in covered
+                any(t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in tokens[a:b])
+                or a in covered
+                or (subject_pair and any(_long_unknown(t) for t in words))
                 for a, b in members
             ):
-                continue  # "May and June": a member of common words only
+                continue  # "May and June": common words only ("Muslija and Brown were" is two people)
             score = _SCORE_CONTEXT if introduced else _SCORE_WEAK
             for a, b in members:
                 if a in covered or any(i in covered for i in range(a, b)):
@@ -686,6 +710,12 @@ class PersonNameRecognizer(RuleRecognizer):
         if plain and all(t in plain or not t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in words):
             return True
         first, last = inside[0], inside[-1] + 1
+        for start in range(max(0, first - 6), first + 1):
+            members = _list_members(text, tokens, start)
+            if len(members) > 1 and any(a <= first < b for a, b in members):
+                if _firm_of_names(text, tokens, members):
+                    return True  # "The Clark, Romero and Hall Orchestra"
+                break
         before = text[max(0, tokens[first].start - 40) : tokens[first].start]
         return bool(words) and self._not_a_person(text, tokens, first, last, before, words)
 
@@ -724,7 +754,12 @@ class PersonNameRecognizer(RuleRecognizer):
         return WORD
 
     def _name_at(
-        self, text: str, tokens: list[_Token], index: int, ner_spans: Sequence[tuple[int, int]]
+        self,
+        text: str,
+        tokens: list[_Token],
+        index: int,
+        ner_spans: Sequence[tuple[int, int]],
+        place_spans: Sequence[tuple[int, int]] = (),
     ) -> tuple[int, float]:
         """(end index, score) of the name that starts at ``tokens[index]``: score 0.0 when there is
         none; then the words up to the end index are no name either (a firm, a place, an eponym)."""
@@ -750,6 +785,19 @@ class PersonNameRecognizer(RuleRecognizer):
             gap = text[previous.end : current.start]
             if gap.startswith(".") and previous.shape != "initial":
                 break
+            if (
+                gap == " "
+                and current.shape == "lower"
+                and current.text in _NAME_PARTICLES
+                and previous.shape == "title"
+                and end + 1 < len(tokens)
+                and end + 1 - index < _MAX_PARTS
+                and tokens[end + 1].shape == "title"
+                and tokens[end + 1].flags & (_NAME | UNKNOWN)
+                and text[current.end : tokens[end + 1].start] == " "
+            ):
+                end += 2  # "Willemine ten Pas": a particle and the capitalized part after it
+                continue
             if not _JOIN_RE.fullmatch(gap) or not _continues(tokens, index, end):
                 break
             end += 1
@@ -762,7 +810,7 @@ class PersonNameRecognizer(RuleRecognizer):
             return inverted, _SCORE_CONTEXT
         # "Grace Lopez Cardenas" may fail as three parts and pass as two: try the shorter runs.
         for stop in range(end, index, -1):
-            score = self._judge(text, tokens, index, stop, ner_spans)
+            score = self._judge(text, tokens, index, stop, ner_spans, place_spans)
             if score > 0:
                 return stop, score
             if score < 0:
@@ -806,13 +854,29 @@ class PersonNameRecognizer(RuleRecognizer):
         if stop < len(tokens) and _JOIN_RE.fullmatch(text[tokens[stop - 1].end : tokens[stop].start]):
             if _continues(tokens, end, stop) and tokens[stop].flags & (_NAME | UNKNOWN):
                 return 0
+        separator = _LIST_SEPARATOR_RE.match(text, tokens[stop - 1].end)
+        if separator is not None and separator.end() > tokens[stop - 1].end:
+            following = next((t for t in tokens[stop : stop + 2] if t.start == separator.end()), None)
+            if (
+                following is not None
+                and following.shape == given.shape
+                and following.flags & (_NAME | UNKNOWN)
+                and _key(following.text) not in _FUNCTION_WORDS
+            ):
+                return 0  # "leonti, terrence, pamela and brian": a list, not "Surname, First"
         return stop
 
     def _judge(
-        self, text: str, tokens: list[_Token], index: int, end: int, ner_spans: Sequence[tuple[int, int]]
+        self,
+        text: str,
+        tokens: list[_Token],
+        index: int,
+        end: int,
+        ner_spans: Sequence[tuple[int, int]],
+        place_spans: Sequence[tuple[int, int]] = (),
     ) -> float:
         """The score of ``tokens[index:end]`` as a person name, 0.0 when it is not one."""
-        parts = [t for t in tokens[index:end] if t.shape != "initial"]
+        parts = [t for t in tokens[index:end] if t.shape != "initial" and not _is_particle(t, tokens[index])]
         if not parts:
             return 0.0
         start, stop = tokens[index].start, tokens[end - 1].end
@@ -831,6 +895,8 @@ class PersonNameRecognizer(RuleRecognizer):
             # "Dr. Adeyemi", "dr. oyelaran", "MR. WILL BROWN"; not "dr. will" (lower case, a common word).
             return _SCORE_STRONG if cased or not common_only else 0.0
 
+        if common_only and _THE_BEFORE_RE.search(before):
+            return 0.0  # "The Princess Royal arrived": common words after "the" are a title, not a name
         if len(parts) == 1 and "-" in parts[0].text and not _person_or_title_before(before):
             return _NOT_A_PERSON  # "Mallory-Weiss", "Cheyne-Stokes": a lone hyphenated pair is an eponym
         possessive = tokens[end - 1].possessive
@@ -852,6 +918,8 @@ class PersonNameRecognizer(RuleRecognizer):
             if strong or (several and not common_only):
                 return _SCORE_CONTEXT  # "patient maria", "pt oluwaseun adebayo"
 
+        if any(_is_particle(t, tokens[index]) for t in tokens[index:end]):
+            return _particle_name(tokens[index:end], parts, before, _overlaps(place_spans, start, stop))
         if several and unknown == 0:
             pair = self._pair_score(parts, cased, strong, _overlaps(ner_spans, start, stop))
             if pair:
@@ -870,8 +938,12 @@ class PersonNameRecognizer(RuleRecognizer):
         ):
             return _SCORE_WEAK  # "Esat Jeknić", "Šárka Ottová": Latin letters with accents, no English word
         if not several:
-            return 0.0
-        weak_before = _WEAK_BEFORE_RE.search(before) is not None
+            return self._lone_word(text, tokens[index], parts[0], before, place_spans)
+        weak_before = _WEAK_BEFORE_RE.search(before) is not None or (
+            # A line of its own ("> Gyala Antall" above an address): a name or a heading.
+            _LINE_START_RE.search(text, max(0, start - 8), start) is not None
+            and _LINE_END_AFTER_RE.match(text, stop) is not None
+        )
         long_unknowns = all(len(t.text) >= 4 for t in parts if t.flags & UNKNOWN)
         if not cased:
             if shapes == {"lower"} and strong and unknown and long_unknowns:
@@ -893,6 +965,41 @@ class PersonNameRecognizer(RuleRecognizer):
             return _SCORE_WEAK
         if title_case and weak_before and parts[0].flags & FIRST_COMMON and unknown and long_unknowns:
             return _SCORE_WEAK  # "to Sandy Sprenkel"
+        return 0.0
+
+    @staticmethod
+    def _lone_word(
+        text: str, token: _Token, part: _Token, before: str, place_spans: Sequence[tuple[int, int]]
+    ) -> float:
+        """A single capitalized word with no context word before it: a listed first name that is no
+        common word ("Why is Rebecca so impulsive?"), or a name-like word before what only people
+        do ("Trivo lives on", "the Sokolov novel"); not a place the model or a preposition names."""
+        if token is not part or part.shape != "title" or len(part.text) < 3:
+            return 0.0
+        if _PLACE_PREPOSITION_RE.search(before) or _overlaps(place_spans, part.start, part.end):
+            return 0.0
+        if _PLACE_KIND_BEFORE_RE.search(before) or _TRAVEL_BEFORE_RE.search(before):
+            return 0.0
+        if _key(part.text) in COUNTRIES:
+            return 0.0
+        if _PARTICLE_BEFORE_RE.search(before) or _CAPITALIZED_AFTER_RE.match(text, part.end):
+            return 0.0  # "Villafranca del Cid", "Nera Economic Consulting": part of a longer proper name
+        after = part.end + 2 if part.possessive else part.end
+        if _MEMBER_AFTER_RE.match(text, after) or _MEMBER_BEFORE_RE.search(before):
+            return 0.0  # a member of a list: the list decides ("The Clark, Romero and Hall Orchestra")
+        if part.flags & FIRST and not _WORK_BEFORE_RE.search(before):
+            # A sentence or a field capitalizes any word ("Login from ...", an enum value "Paris"):
+            # there a lone first name needs a comma, a possessive or a verb of people after it.
+            if not _SENTENCE_START_RE.search(before) or (
+                part.possessive or text.startswith(",", after) or _PERSON_VERB_AFTER_RE.match(text, after)
+            ):
+                return _SCORE_WEAK
+        if not part.flags & (_STRONG | UNKNOWN | OBFUSCATED) or len(part.text) < 4:
+            return 0.0
+        if _PERSON_VERB_AFTER_RE.match(text, after):
+            return _SCORE_WEAK
+        if _WORK_BEFORE_RE.search(before) and _WORK_AFTER_RE.match(text, after):
+            return _SCORE_WEAK
         return 0.0
 
     @staticmethod
@@ -968,6 +1075,41 @@ def _continues(tokens: list[_Token], index: int, end: int) -> bool:
     return len(parts) == 1 and bool(parts[0].flags & (FIRST | FIRST_COMMON | UNKNOWN))
 
 
+def _firm_of_names(text: str, tokens: list[_Token], members: list[tuple[int, int]]) -> bool:
+    """Whether a list of names is the name of a firm: "the" before it, or a firm or place word right
+    after its last member ("Jones, Smith and Davis Orchestra", "Barnett, Melton and Garcia LLC")."""
+    first, last = tokens[members[0][0]], tokens[members[-1][1] - 1]
+    if _THE_BEFORE_RE.search(text, max(0, first.start - 8), first.start):
+        return True
+    after = _WORD_AFTER_RE.match(text, last.end)
+    return after is not None and not last.possessive and _key(after.group(1)) in _PLACE_WORDS
+
+
+def _long_unknown(token: _Token) -> bool:
+    """An unlisted name-like word of four letters or more ("Muslija", "leonti")."""
+    return token.flags == UNKNOWN and len(token.text) >= 4
+
+
+def _is_particle(token: _Token, first: _Token) -> bool:
+    """A lower-case particle inside a capitalized name ("Willemine ten Pas", "Ana de Souza")."""
+    return token is not first and token.shape == "lower" and token.text in _NAME_PARTICLES
+
+
+def _particle_name(run: list[_Token], parts: list[_Token], before: str, place: bool) -> float:
+    """A capitalized name with a particle between its parts ("Willemine ten Pas", "Ana da Costa"):
+    every part name-like, one of them a listed name or no English word; not a place ("Rio de
+    Janeiro" where the model saw a place, "in Villafranca del Cid")."""
+    if place or _PLACE_PREPOSITION_RE.search(before) or _PLACE_BEFORE_RE.search(before):
+        return 0.0
+    if _PLACE_KIND_BEFORE_RE.search(before):
+        return 0.0
+    if _shapes(parts) != {"title"} or not all(t.flags & (_NAME | UNKNOWN) for t in parts):
+        return 0.0
+    if not any(t.flags & (_STRONG | UNKNOWN | OBFUSCATED) for t in parts):
+        return 0.0
+    return _SCORE_WEAK if run[-1].shape == "title" else 0.0
+
+
 def _initial_between(text: str, tokens: list[_Token], index: int, end: int) -> bool:
     """Whether ``tokens[index:end]`` is a word, one capital initial with its dot, and a word."""
     if end - index != 3 or tokens[index + 1].shape != "initial" or not tokens[index + 1].text.isupper():
@@ -1010,8 +1152,50 @@ def _ner_spans(
 
 
 _PERSON_LABEL = frozenset({"PERSON"})
+# The model's labels for places, peoples and languages: a lone first name there is none ("Lake
+# Florence", "English"). Not GPE: the small model gives it to lone first names ("Why is Rebecca ...").
+_PLACE_LABELS = frozenset({"LOC", "FAC", "NORP", "LANGUAGE"})
+# Lower-case particles of surnames ("van", "de", "ten", "bin"): a capitalized name goes on past them.
+_NAME_PARTICLES = frozenset(
+    "van von der den ten ter de da di del della dos das du le la bin ibn ben ap".split()
+)
+_PARTICLE_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:" + "|".join(sorted(_NAME_PARTICLES)) + r")[ \t]$", regex.IGNORECASE
+)
+_CAPITALIZED_AFTER_RE = regex.compile(r"[ \t]\p{Lu}\p{Ll}")
+# Travel before a lone word: a place ("moved here from Kenosha", "flew to Coles").
+_TRAVEL_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:moved|moving|move|flew|fly|flying|travel(?:l)?(?:ed|ing)?|returned|returning|drove|"
+    r"driving|relocated|emigrated|immigrated|went|going|trip|holiday|vacation|born|live|lived|lives|living)"
+    r"(?:[ \t]+(?:here|there|back|home|away|over))?[ \t]+(?:from|to|in|into)[ \t]+$",
+    regex.IGNORECASE,
+)
+# A place's kind before its name ("home city Villafranca del Cid", "the village of Ettelgem").
+_PLACE_KIND_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:city|town|village|county|province|region|district|municipality|borough|parish|"
+    r"island|state|country|capital)(?:[ \t]+of)?[ \t]{1,3}$",
+    regex.IGNORECASE,
+)
+# What only a person does, after a lone name-like word ("Trivo lives on", "Mourik began writing").
+_PERSON_VERB_AFTER_RE = regex.compile(
+    r"[ \t]+(?:lives|lived|works|worked|married|studied|graduated|thinks|thought|feels|felt|knows|knew|"
+    r"smiled|laughed|shouted|yelled|whispered|replied|answered|says|said|wrote|began[ \t]+writing|"
+    r"grew[ \t]+up|was[ \t]+born)(?![\p{L}])",
+    regex.IGNORECASE,
+)
+# "the Sokolov novel": a name-like word between an article and a work that someone wrote.
+_WORK_BEFORE_RE = regex.compile(r"(?<![\p{L}])(?:the|a|an)[ \t]+$", regex.IGNORECASE)
+_WORK_AFTER_RE = regex.compile(
+    r"[ \t]+(?:novel|novels|memoir|memoirs|biography|poem|poems|essay|essays|short[ \t]+story)(?![\p{L}])",
+    regex.IGNORECASE,
+)
 # The start of a line (a quoted line too: "> Ubul: ...").
 _LINE_START_RE = regex.compile(r"(?:^|\n)[ \t>*\-]*$")
+_MEMBER_AFTER_RE = regex.compile(r"[ \t]*(?:,|&|[ \t](?i:and|or))[ \t]*\p{Lu}")
+_MEMBER_BEFORE_RE = regex.compile(r"\p{Lu}[\p{L}\p{M}'’\-]*[ \t]*(?:,|&|[ \t](?i:and|or))[ \t]*$")
+_THE_BEFORE_RE = regex.compile(r"(?<![\p{L}])the[ \t]+$", regex.IGNORECASE)
+_WORD_AFTER_RE = regex.compile(r"[ \t]+(?:&[ \t]+)?(\p{L}+)")
+_LINE_END_AFTER_RE = regex.compile(r"[ \t]*(?:\r?\n|\Z)")
 _AND_OR_RE = regex.compile(r"[ \t](?:and|or)[ \t]", regex.IGNORECASE)
 # A lower-case word next: the verb of a sentence whose subject ends here ("Usamov and Bowers were").
 _LOWER_WORD_AFTER_RE = regex.compile(r"[ \t]+\p{Ll}")
