@@ -1,19 +1,30 @@
-"""The application factory: ``create_app(settings)`` builds one Litestar app with its services."""
+"""The application factory: ``create_app(settings)`` builds one Litestar app with its services.
+
+Long-lived objects are built in the lifespan and injected (``services``, ``principal``,
+``policy``); identity is Litestar authentication middleware, authorization one global guard,
+errors one ``exception_handlers`` mapping.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
-from gateway.errors import exception_handler
+from gateway.auth.middleware import GatewayAuthenticationMiddleware
+from gateway.dependencies import dependencies
+from gateway.errors import EXCEPTION_HANDLERS
 from gateway.guards import access_guard, record_decision
-from gateway.middleware import new_request_id, read_json_body
+from gateway.middleware import new_request_id, read_json_body, request_context_middleware
+from gateway.pipeline.background import drain_background, run_in_background
 from gateway.routes.admin import admin_routes
 from gateway.routes.audit import audit_routes
 from gateway.routes.health import healthz, readyz
@@ -23,6 +34,10 @@ from gateway.settings import Settings
 from policies.errors import PolicyDocumentError
 
 log = structlog.get_logger("gateway.app")
+
+OPENAPI_PERMISSION = "openapi:read"
+# How long shutdown waits for background audit writes before cancelling them.
+DRAIN_TIMEOUT_S = 10.0
 
 
 def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litestar:
@@ -45,10 +60,15 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
                 pii=settings.pii.enabled,
                 storage=settings.database_url.split(":", 1)[0],
             )
-            yield
-            log.info("gateway.stopping")
+            try:
+                yield
+            finally:
+                log.info("gateway.stopping")
+                # Records still being written in the background (abandoned streams, reloads) go
+                # into the audit log before it closes.
+                await drain_background(services, DRAIN_TIMEOUT_S)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -58,23 +78,54 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
             *admin_routes,
             *audit_routes,
         ],
+        dependencies=dependencies(),
+        # Identity first (request.user), then the permission guard on every route.
+        middleware=[GatewayAuthenticationMiddleware],
         guards=[access_guard],
         # After the guard: a caller without credentials gets 401 whatever it sends.
         before_request=read_json_body,
-        exception_handlers={Exception: exception_handler},
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
-        # No schema routes: every route must declare a permission, and docs live in docs/.
-        openapi_config=None,
+        openapi_config=openapi_config(),
         debug=False,
     )
+    # Litestar's own middleware runs after routing; the request context (request id, duplicated
+    # headers, access log) must wrap routing too, so 404 and 405 answers carry the request id.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The API description at ``/schema`` (JSON; also ``/schema/openapi.json``), for callers with
+    ``openapi:read`` only: every schema route inherits the router's permission."""
+    return OpenAPIConfig(
+        title="Compliance gateway",
+        version=_package_version(),
+        description="OpenAI-compatible chat and completions with PII redaction, access control "
+        "and an audit log; admin and audit APIs.",
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        openapi_router=Router(
+            "/schema",
+            route_handlers=[],
+            opt={"permission": OPENAPI_PERMISSION},
+            include_in_schema=False,
+        ),
+    )
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("compliance-gateway")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
 
 
 def _reload_on_sighup(services: Services) -> None:
     """SIGHUP reloads the policy documents, like POST /admin/policies/reload (audited the same way)."""
     loop = asyncio.get_running_loop()
 
-    async def reload() -> None:
+    async def reload(request_id: str) -> None:
         old = services.policy.digest
         try:
             bundle = await services.reload_policies()
@@ -82,7 +133,7 @@ def _reload_on_sighup(services: Services) -> None:
             log.error("policy.reload_failed", source=exc.source, key=exc.key, reason=exc.reason)
             await record_decision(
                 services,
-                new_request_id(),
+                request_id,
                 None,
                 "error",
                 "policy.reload",
@@ -91,7 +142,7 @@ def _reload_on_sighup(services: Services) -> None:
             return
         await record_decision(
             services,
-            new_request_id(),
+            request_id,
             None,
             "allow",
             "policy.reload",
@@ -99,9 +150,8 @@ def _reload_on_sighup(services: Services) -> None:
         )
 
     def on_signal() -> None:
-        task = loop.create_task(reload())
-        services.background.add(task)
-        task.add_done_callback(services.background.discard)
+        request_id = new_request_id()
+        run_in_background(services, reload(request_id), request_id=request_id)
 
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGHUP, on_signal)

@@ -1,8 +1,10 @@
-"""Authentication and the permission guard: every route declares the permission it needs.
+"""The permission guard (every route declares the permission it needs) and the request's
+accessors: services, caller, policy snapshot, request id.
 
 Deny by default: a route handler whose ``opt`` has no ``permission`` is refused for everyone
 (a test walks the route table to prove no such route exists). ``PUBLIC`` marks the few routes
-that need no credential (health probes).
+that need no credential (health probes). Identity comes from
+:mod:`gateway.auth.middleware`, which runs before this guard.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from audit.records import AuditEvent
+from gateway.audit_events import decision_event, role_column
 from gateway.auth.errors import AuthenticationError
 from gateway.errors import Forbidden
 from gateway.services import Services
+from policies.bundle import PolicyBundle
 from policies.rbac import (
     REASON_MODEL_NOT_ALLOWED_FOR_KEY,
     REASON_MODEL_NOT_ALLOWED_FOR_ROLE,
@@ -32,11 +35,13 @@ PUBLIC = "public"
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    """The process's services (handlers get them injected as ``services`` instead)."""
     services: Services = connection.app.state.services
     return services
 
 
 def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The gateway's id of this request (made by the request middleware; made here if it did not run)."""
     state = connection.scope.get("state", {})
     request_id = state.get("request_id")
     if request_id is None:
@@ -46,30 +51,9 @@ def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return str(request_id)
 
 
-def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], services: Services) -> Principal:
-    """Resolve the caller from ``Authorization: Bearer <api key | JWT>``; raise AuthenticationError."""
-    token = bearer_token(connection)
-    if token is None:
-        raise AuthenticationError("missing_credentials")
-    if token.startswith("gw_"):
-        return await services.keys.authenticate(token)
-    if token.count(".") == 2 and services.jwt is not None:
-        return services.jwt.verify(token)
-    raise AuthenticationError("invalid_credentials")
-
-
 def primary_role(principal: Principal) -> str:
-    return ",".join(principal.roles)
+    """The ``role`` column of a principal's audit records (its roles, comma-joined)."""
+    return role_column(principal)
 
 
 async def record_decision(
@@ -80,47 +64,50 @@ async def record_decision(
     kind: str,
     details: dict[str, Any],
 ) -> None:
+    """Append one decision record (allowed operation, refusal, failure) to the audit log."""
     await services.audit.append(
-        AuditEvent(
-            kind=kind,
-            principal=principal.id if principal else None,
-            role=primary_role(principal) if principal else None,
-            model=details.get("model"),
-            request_id=request_id,
-            subject_id=None,
-            decision=decision,
-            tenant=principal.tenant if principal else None,
-            payload=details,
-        )
+        decision_event(kind, request_id, principal, decision, details, model=details.get("model"))
     )
+
+
+def declared_permission(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler | None
+) -> str | None:
+    """The permission the route declares; None (refused) for a route without one and for every
+    OPTIONS request (Litestar adds those handlers, inheriting a router's options; no CORS here)."""
+    if route_handler is None or connection.scope.get("method") == "OPTIONS":
+        return None
+    permission = route_handler.opt.get("permission")
+    return str(permission) if permission is not None else None
 
 
 async def access_guard(
     connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
 ) -> None:
-    """Authenticate the caller and check the route's declared permission (deny by default)."""
-    permission = route_handler.opt.get("permission")
+    """Check the route's declared permission for the authenticated caller (deny by default).
+
+    Takes the policy bundle once for the request and keeps it, with the decision, on
+    ``connection.state.policy`` / ``connection.state.authz``: every later check of the request
+    uses that snapshot.
+    """
+    permission = declared_permission(connection, route_handler)
     if permission == PUBLIC:
         return
-    services = services_of(connection)
-    request_id = request_id_of(connection)
     if permission is None:
-        log.warning("authz.undeclared_route", request_id=request_id, handler=route_handler.handler_name)
-        raise Forbidden("This route is not available.", code="route_not_permitted")
-    try:
-        principal = await authenticate(connection, services)
-    except AuthenticationError as exc:
-        log.info("auth.failure", request_id=request_id, reason=exc.code)
-        await record_decision(
-            services, request_id, None, "deny", "auth.failure", {"reason": exc.code, "permission": permission}
+        log.warning(
+            "authz.undeclared_route", request_id=request_id_of(connection), handler=route_handler.handler_name
         )
-        raise
-    connection.state.principal = principal
-    connection.scope.setdefault("state", {})["principal_id"] = principal.id
-    decision = authorize(services.policy.rbac, principal, permission)
+        raise Forbidden("This route is not available.", code="route_not_permitted")
+    principal = principal_of(connection)
+    services = services_of(connection)
+    # The one read of the policy for this request: every later check uses this snapshot, so a
+    # reload in the middle of a request never mixes two policies.
+    policy = services.policy
+    connection.state.policy = policy
+    decision = authorize(policy.rbac, principal, permission)
     connection.state.authz = decision
     if not decision.allowed:
-        await deny(services, request_id, principal, decision)
+        await deny(services, request_id_of(connection), principal, decision)
 
 
 async def deny(services: Services, request_id: str, principal: Principal, decision: AuthzDecision) -> None:
@@ -152,11 +139,24 @@ async def require_tenant_access(
     """
     services = services_of(connection)
     principal = principal_of(connection)
-    decision = authorize(services.policy.rbac, principal, permission, resource_tenant=object_tenant)
+    decision = authorize(policy_of(connection).rbac, principal, permission, resource_tenant=object_tenant)
     if not decision.allowed:
         await deny(services, request_id_of(connection), principal, decision)
 
 
+def policy_of(connection: ASGIConnection[Any, Any, Any, Any]) -> PolicyBundle:
+    """The policy snapshot the permission guard took for this request."""
+    policy: PolicyBundle = connection.state.policy
+    return policy
+
+
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    principal: Principal = connection.state.principal
-    return principal
+    """The authenticated caller (``request.user``, set by the authentication middleware).
+
+    Raises AuthenticationError (401) where there is none: a route that reaches here without an
+    authenticated caller is refused, never served anonymously.
+    """
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise AuthenticationError("missing_credentials")
+    return user

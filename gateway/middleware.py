@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import InternalServerException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +31,9 @@ SINGLE_VALUE_HEADERS = {
     b"content-type": "Content-Type",
     b"content-length": "Content-Length",
 }
+
+# Set in scope["state"] by the first request_context_middleware a request passes through.
+_CONTEXT_SET = "gateway.request_context"
 
 # What a client's X-Request-Id must look like to be echoed back (and it is only echoed back).
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
@@ -85,11 +89,14 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        state = scope.setdefault("state", {})
+        if scope["type"] != ScopeType.HTTP or _CONTEXT_SET in state:
+            # Not HTTP, or an outer copy of this middleware already gave the request its context.
             await app(scope, receive, send)
             return
         request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        state[_CONTEXT_SET] = True
+        state["request_id"] = request_id
         started = time.perf_counter()
         status = 0
         headers_in = scope.get("headers", ())
@@ -103,7 +110,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 if echo is not None:
                     headers.append((CLIENT_REQUEST_ID_HEADER, echo))
-                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import structlog
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.store import AuditLog, AuditSettings, prepare_sqlite_database
+from audit.database import create_db_engine as create_database_engine
+from audit.files import ensure_private_dir, load_or_create_secret
+from audit.store import AuditLog, AuditSettings
 from engine.client import EngineClient, EngineConfig
 from gateway.auth.jwt import JWTSettings, JWTVerifier
 from gateway.auth.keys import KeyStore
@@ -32,8 +34,33 @@ log = structlog.get_logger("gateway.services")
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies" / "defaults"
 
 
-@dataclass
+class DetectorHolder:
+    """The PII detector in force. A policy reload replaces it whole (one reference assignment),
+    so a request that took :attr:`current` once keeps one detector from start to end."""
+
+    __slots__ = ("_current",)
+
+    def __init__(self, detector: PIIDetector | None) -> None:
+        self._current = detector
+
+    def __repr__(self) -> str:
+        return "DetectorHolder()"
+
+    @property
+    def current(self) -> PIIDetector | None:
+        """The detector now in force (None when PII detection is switched off)."""
+        return self._current
+
+    def replace(self, detector: PIIDetector) -> None:
+        """Put ``detector`` in force for requests that start from now on."""
+        self._current = detector
+
+
+@dataclass(frozen=True, eq=False)
 class Services:
+    """The long-lived objects of one gateway process. Frozen: what changes at run time (the policy
+    bundle, the PII detector) lives in a holder whose snapshot is replaced atomically."""
+
     settings: Settings
     db: AsyncEngine
     audit: AuditLog
@@ -41,18 +68,26 @@ class Services:
     policies: PolicyHolder
     engine: EngineClient
     limiter: RateLimiter
-    detector: PIIDetector | None
+    detectors: DetectorHolder
     jwt: JWTVerifier | None
     pii_pool: DetectionPool
-    pii_cache_key: bytes = b""
-    background: set[Any] = field(default_factory=set)
+    pii_cache_key: bytes = field(default=b"", repr=False)
+    # Tasks that outlive their request (audit records of abandoned streams, SIGHUP reloads):
+    # the lifespan waits for them (gateway.pipeline.drain_background) before the audit log closes.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def __repr__(self) -> str:
         return "Services()"
 
     @property
     def policy(self) -> PolicyBundle:
+        """The policy bundle in force now; a request takes it once (the guard does)."""
         return self.policies.current
+
+    @property
+    def detector(self) -> PIIDetector | None:
+        """The PII detector in force now; a request takes it once."""
+        return self.detectors.current
 
     async def reload_policies(self) -> PolicyBundle:
         """Reload policy documents (atomic; raises PolicyDocumentError and keeps the old ones on error).
@@ -63,58 +98,22 @@ class Services:
 
         previous = self.policies.current
         bundle = await anyio.to_thread.run_sync(self.policies.reload)
-        if self.detector is not None and bundle.pii != previous.pii:
-            self.detector = await anyio.to_thread.run_sync(
+        if self.detectors.current is not None and bundle.pii != previous.pii:
+            detector = await anyio.to_thread.run_sync(
                 lambda: PIIDetector(
                     bundle.pii, self.pii_cache_key, cache_entries=self.settings.pii.cache_entries
                 )
             )
+            self.detectors.replace(detector)
         log.info("policy.reloaded", digest=bundle.digest, previous_digest=previous.digest)
         return bundle
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _set(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-
 def create_db_engine(settings: Settings) -> AsyncEngine:
     """The one SQLAlchemy engine of the process (audit log and key store share it)."""
-    url = settings.database_url
-    if url.startswith("sqlite"):
-        settings.data_path.mkdir(parents=True, exist_ok=True)
-        prepare_sqlite_database(url)  # 0600 before SQLite creates it (and its -wal and -shm)
-        engine = create_async_engine(url)
-        _sqlite_pragmas(engine)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` readable by this user only (key rings and databases live here)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
-def load_or_create_secret(path: Path, size: int = 32) -> bytes:
-    """A random secret kept in a 0600 file, created on first start (dev key ring)."""
-    if path.exists():
-        data = path.read_bytes()
-        if len(data) != size:
-            raise RuntimeError(f"secret file {path.name} has the wrong length")
-        return data
-    ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(os.urandom(size))
-    return path.read_bytes()
+    if settings.database_url.startswith("sqlite"):
+        ensure_private_dir(settings.data_path)
+    return create_database_engine(settings.database_url)
 
 
 def audit_settings(settings: Settings) -> AuditSettings:
@@ -192,7 +191,7 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
         )
         from policies.pii.analyzer import PIIDetector
 
-        detector = None
+        detector: PIIDetector | None = None
         pii_cache_key = load_or_create_secret(settings.key_dir / "pii-cache.bin")
         if settings.pii.enabled:
             detector = await anyio.to_thread.run_sync(
@@ -217,7 +216,7 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             policies=policies,
             engine=engine,
             limiter=limiter,
-            detector=detector,
+            detectors=DetectorHolder(detector),
             jwt=jwt,
             pii_pool=pii_pool,
             pii_cache_key=pii_cache_key,

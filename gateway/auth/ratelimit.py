@@ -8,8 +8,11 @@ after ``retry_after_s`` gets in. Tokens per day use a fixed window per UTC calen
 after it with the usage the engine reported. The gateway answers a refusal with HTTP 429
 and ``Retry-After: retry_after_s``.
 
-Which key to count under is the caller's choice; :func:`limit_key` gives the per-credential
-key, and per-role aggregates can use ``f"role:{name}"``.
+A request is held to two kinds of limit (:class:`LimitPlan`, taken from the policy snapshot
+the request was authorized against): its credential's own (the most generous of its granting
+roles', counted under :func:`limit_key`) and each granting role's ceiling shared by all of that
+role's callers (counted under ``role:<name>``). :func:`enforce` applies both before a request,
+:func:`record_tokens` charges the engine's reported usage to both after it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Protocol
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from policies.rbac import Principal, RateLimits
+from policies.rbac import Principal, RateLimits, RBACPolicy, effective_rate_limits, granting_roles
 
 WINDOW_S = 60
 DAY_S = 86_400
@@ -87,6 +90,69 @@ async def check_request(limiter: RateLimiter, principal: Principal, limits: Rate
     if limits.requests_per_minute is not None:
         return await limiter.hit(key, limits.requests_per_minute)
     return LimitResult(True)
+
+
+@dataclass(frozen=True)
+class RoleCeiling:
+    """Limits shared by every caller of one role (``None`` = no ceiling)."""
+
+    role: str
+    requests_per_minute: int | None
+    tokens_per_day: int | None
+
+    @property
+    def key(self) -> str:
+        return f"role:{self.role}"
+
+
+@dataclass(frozen=True)
+class LimitPlan:
+    """Every limit one request is held to: its credential's and its granting roles' ceilings."""
+
+    credential: RateLimits
+    ceilings: tuple[RoleCeiling, ...] = ()
+
+
+def plan_limits(policy: RBACPolicy, principal: Principal, permission: str) -> LimitPlan:
+    """The limits for ``principal`` using ``permission`` under ``policy`` (pure; read once per request)."""
+    ceilings = tuple(
+        RoleCeiling(role.name, role.role_requests_per_minute, role.role_tokens_per_day)
+        for role in granting_roles(policy, principal, permission)
+        if role.role_requests_per_minute is not None or role.role_tokens_per_day is not None
+    )
+    return LimitPlan(effective_rate_limits(policy, principal, permission), ceilings)
+
+
+async def enforce(limiter: RateLimiter, principal: Principal, plan: LimitPlan) -> LimitResult:
+    """Count one request against every limit of ``plan``, the credential's first; returns the first
+    refusal (the gateway answers 429 with its ``retry_after_s``), else an allowed result.
+
+    Raises :class:`RateLimiterUnavailable` when a shared store cannot be reached (fail closed).
+    """
+    result = await check_request(limiter, principal, plan.credential)
+    if not result.allowed:
+        return result
+    for ceiling in plan.ceilings:
+        if ceiling.tokens_per_day is not None:
+            result = await limiter.check_tokens(ceiling.key, ceiling.tokens_per_day)
+            if not result.allowed:
+                return result
+        if ceiling.requests_per_minute is not None:
+            result = await limiter.hit(ceiling.key, ceiling.requests_per_minute)
+            if not result.allowed:
+                return result
+    return LimitResult(True)
+
+
+async def record_tokens(limiter: RateLimiter, principal: Principal, plan: LimitPlan, total: int) -> None:
+    """Charge ``total`` used tokens to the credential's daily quota and each role ceiling's."""
+    if total <= 0:
+        return
+    if plan.credential.tokens_per_day is not None:
+        await limiter.add_tokens(limit_key(principal), total, plan.credential.tokens_per_day)
+    for ceiling in plan.ceilings:
+        if ceiling.tokens_per_day is not None:
+            await limiter.add_tokens(ceiling.key, total, ceiling.tokens_per_day)
 
 
 class MemoryRateLimiter:

@@ -66,6 +66,9 @@ def test_every_route_declares_a_known_permission() -> None:
         assert permission == PUBLIC or permission in PERMISSIONS, f"{method} {path}: unknown {permission!r}"
     public = {(path, method) for path, method, handler in rows if handler.opt["permission"] == PUBLIC}
     assert public == {("/healthz", "GET"), ("/readyz", "GET")}
+    schema = {(path, h.opt["permission"]) for path, _method, h in rows if path.startswith("/schema")}
+    assert {path for path, _ in schema} >= {"/schema", "/schema/openapi.json"}
+    assert {permission for _, permission in schema} == {"openapi:read"}
 
 
 def test_route_without_permission_is_refused(tmp_path: Path, sim: Simulator) -> None:

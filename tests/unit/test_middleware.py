@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 from litestar.types import Message, Receive, Scope, Send
 from structlog.testing import capture_logs
 
-from gateway.errors import exception_handler
+from gateway.errors import EXCEPTION_HANDLERS
 from gateway.middleware import (
     client_request_id,
     duplicated_header,
@@ -181,7 +181,7 @@ def _app() -> Litestar:
     return Litestar(
         route_handlers=[_echo, _empty],
         before_request=read_json_body,
-        exception_handlers={Exception: exception_handler},
+        exception_handlers=EXCEPTION_HANDLERS,
     )
 
 

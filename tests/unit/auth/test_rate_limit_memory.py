@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.auth.ratelimit import DAY_S, MemoryRateLimiter, check_request, limit_key
-from policies.rbac import Principal, RateLimits
+from gateway.auth.ratelimit import (
+    DAY_S,
+    LimitPlan,
+    MemoryRateLimiter,
+    RoleCeiling,
+    check_request,
+    enforce,
+    limit_key,
+    plan_limits,
+    record_tokens,
+)
+from policies.rbac import Principal, RateLimits, RBACPolicy, RoleDef
 
 
 class Clock:
@@ -79,3 +89,55 @@ async def test_exactly_limit_requests_pass_per_minute(limit: int) -> None:
     limiter = MemoryRateLimiter(Clock())
     results = [(await limiter.hit("k", limit)).allowed for _ in range(limit + 3)]
     assert results == [True] * limit + [False] * 3
+
+
+# ----------------------------------------------------------------------------- limit plans
+
+
+def _role(name: str, **limits: int | None) -> RoleDef:
+    return RoleDef(name=name, permissions=frozenset({"chat"}), **limits)  # type: ignore[arg-type]
+
+
+def _policy(*roles: RoleDef) -> RBACPolicy:
+    return RBACPolicy({role.name: role for role in roles})
+
+
+def _caller(key_id: str, *roles: str) -> Principal:
+    return Principal(id=key_id, roles=roles, tenant=None, auth_method="api_key")
+
+
+def test_plan_takes_the_most_generous_credential_limits_and_every_role_ceiling() -> None:
+    policy = _policy(
+        _role("a", requests_per_minute=5, tokens_per_day=100, role_requests_per_minute=50),
+        _role("b", requests_per_minute=9, tokens_per_day=None, role_tokens_per_day=1000),
+        _role("c", requests_per_minute=1),
+    )
+    plan = plan_limits(policy, _caller("k", "a", "b"), "chat")
+    assert plan.credential == RateLimits(9, None)
+    assert plan.ceilings == (RoleCeiling("a", 50, None), RoleCeiling("b", None, 1000))
+    assert plan_limits(policy, _caller("k", "a"), "completions") == LimitPlan(RateLimits(None, None))
+
+
+async def test_a_role_ceiling_is_shared_by_every_caller_of_the_role() -> None:
+    limiter = MemoryRateLimiter(Clock())
+    policy = _policy(_role("service", requests_per_minute=10, role_requests_per_minute=2))
+    first, second = _caller("k1", "service"), _caller("k2", "service")
+    assert (await enforce(limiter, first, plan_limits(policy, first, "chat"))).allowed
+    assert (await enforce(limiter, second, plan_limits(policy, second, "chat"))).allowed
+    refused = await enforce(limiter, first, plan_limits(policy, first, "chat"))
+    assert not refused.allowed and refused.retry_after_s == 60
+
+
+async def test_used_tokens_are_charged_to_the_credential_and_its_role_ceilings() -> None:
+    limiter = MemoryRateLimiter(Clock())
+    policy = _policy(_role("service", tokens_per_day=100, role_tokens_per_day=150))
+    first, second = _caller("k1", "service"), _caller("k2", "service")
+    await record_tokens(limiter, first, plan_limits(policy, first, "chat"), 80)
+    assert (await limiter.check_tokens(limit_key(first), 100)).remaining == 20
+    assert (await limiter.check_tokens("role:service", 150)).remaining == 70
+    await record_tokens(limiter, second, plan_limits(policy, second, "chat"), 80)
+    # k2 has its own quota left, but the role's shared quota is used up.
+    refused = await enforce(limiter, second, plan_limits(policy, second, "chat"))
+    assert not refused.allowed
+    await record_tokens(limiter, second, plan_limits(policy, second, "chat"), 0)  # nothing to charge
+    assert (await limiter.check_tokens(limit_key(second), 100)).remaining == 20
