@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +38,49 @@ def prepare_sqlite_database(url: str | URL) -> Path | None:
     """:func:`prepare_sqlite_file` for a SQLAlchemy URL naming a SQLite file; returns its path.
 
     Other databases and in-memory SQLite: nothing to do, None."""
+    path = sqlite_file_of(url)
+    if path is not None:
+        prepare_sqlite_file(path)
+    return path
+
+
+def apply_sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
+    """The pragmas every SQLite connection of the gateway runs with (see :func:`create_db_engine`)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def sqlite_file_of(url: str | URL) -> Path | None:
+    """The database file a SQLAlchemy SQLite URL names; None for other databases, in-memory
+    SQLite and SQLite URIs (a second connection could not be sure to reach the same database)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     if parsed.database.startswith("file:"):
-        return None  # a SQLite URI: its own options decide
-    path = Path(parsed.database)
-    prepare_sqlite_file(path)
-    return path
+        return None
+    return Path(parsed.database)
+
+
+def open_sqlite_connection(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """A plain ``sqlite3`` connection to ``path`` with the gateway's pragmas, in autocommit mode
+    (the caller issues BEGIN and COMMIT), usable from the one thread that opened it."""
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    try:
+        apply_sqlite_pragmas(conn, busy_timeout_ms)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
-    busy = int(busy_timeout_ms)
-
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={busy}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        apply_sqlite_pragmas(dbapi_connection, busy_timeout_ms)
 
 
 def create_db_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> AsyncEngine:
@@ -94,3 +117,12 @@ def is_transient_db_error(exc: BaseException) -> bool:
     if getattr(orig, "sqlite_errorcode", None) in _TRANSIENT_SQLITE_CODES:
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+
+
+def is_transient_driver_error(exc: BaseException) -> bool:
+    """:func:`is_transient_db_error` for an error raised by the driver itself (the writer's own
+    ``sqlite3`` or asyncpg connection), not wrapped by SQLAlchemy."""
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(code, int) and code & 0xFF in _TRANSIENT_SQLITE_CODES  # extended codes too
+    return getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES

@@ -70,6 +70,21 @@ class DataKeys:
             unknown.discard(scope)
         return {scope: await self._new(scope) for scope in unknown}
 
+    async def resolve(self, scopes: set[str]) -> tuple[ScopeKeys, FreshKeys]:
+        """Before taking the lock: the key believed current for every scope, either known (stored,
+        unwrapped, cached) or fresh (wrapped, not yet stored). The writer checks the known ones
+        under its lock and stores the fresh ones."""
+        fresh = await self.prefetch(scopes)
+        known: ScopeKeys = {}
+        for scope in scopes - fresh.keys():
+            key_id = self._scopes.get(scope)
+            dek = self._deks.get(key_id) if key_id is not None else None
+            if key_id is None or dek is None:  # evicted meanwhile (a batch wider than the cache)
+                fresh[scope] = await self._new(scope)
+            else:
+                known[scope] = (key_id, dek)
+        return known, fresh
+
     async def for_scopes_locked(self, conn: AsyncConnection, scopes: set[str], fresh: FreshKeys) -> ScopeKeys:
         """The data key of every scope, inside the caller's locked transaction: stored keys re-read
         (another process may have created or shredded one meanwhile), missing ones inserted (those
@@ -129,3 +144,48 @@ class DataKeys:
             return await self.unwrap(key_id, row[0], row[1], row[2])
         except KeyUnavailable:
             return None
+
+
+class StaleKeys(Exception):
+    """Under the append lock, some scopes' stored keys are not the ones resolved before it
+    (another process created or shredded them meanwhile): resolve those scopes again and retry."""
+
+    def __init__(self, scopes: set[str]) -> None:
+        super().__init__(f"{len(scopes)} data key scopes changed")
+        self.scopes = scopes
+
+
+def settle_scope_keys(
+    stored: dict[str, str], scopes: set[str], known: ScopeKeys, fresh: FreshKeys, created_us: int
+) -> tuple[ScopeKeys, list[dict[str, object]]]:
+    """Under the append lock: the key of every scope and the ``audit_deks`` rows to insert.
+
+    ``stored`` maps scope -> key id as the database has it now. A known key must be the stored one;
+    a scope with no stored key takes its fresh key. Anything else raises :class:`StaleKeys`."""
+    keys: ScopeKeys = {}
+    new_rows: list[dict[str, object]] = []
+    stale: set[str] = set()
+    for scope in scopes:
+        stored_id = stored.get(scope)
+        if stored_id is not None:
+            if scope in known and known[scope][0] == stored_id:
+                keys[scope] = known[scope]
+            else:
+                stale.add(scope)
+        elif scope in fresh:
+            key_id, dek, wrapped_key = fresh[scope]
+            keys[scope] = (key_id, dek)
+            new_rows.append(
+                {
+                    "key_id": key_id,
+                    "scope": scope,
+                    "kek_version": wrapped_key.version,
+                    "wrapped": wrapped_key.blob,
+                    "created_us": created_us,
+                }
+            )
+        else:
+            stale.add(scope)
+    if stale:
+        raise StaleKeys(stale)
+    return keys, new_rows

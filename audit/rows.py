@@ -80,6 +80,19 @@ async def read_chain_head(conn: AsyncConnection) -> tuple[int, str, int]:
             .limit(1)
         )
     ).first()
+    return head_of_row(None if row is None else tuple(row))
+
+
+# The newest record, read without type processing (see read_chain_head), in SQLite's own SQL.
+SQLITE_HEAD_SQL = (
+    "SELECT seq, hash, ts_us FROM audit_records WHERE typeof(seq) = 'integer' ORDER BY seq DESC LIMIT 1"
+)
+
+
+def head_of_row(row: tuple[Any, ...] | None) -> tuple[int, str, int]:
+    """Seq, hash and time from a head row ``(seq, hash, ts_us)`` as stored (None: an empty log).
+    A hash or time of the wrong type reads as empty / 0: the next record chains on what is there,
+    and verify reports the damaged row."""
     if row is None:
         return 0, GENESIS_HASH, 0
     seq, head_hash, ts_us = row

@@ -5,6 +5,9 @@ when reachable, PostgreSQL; plus p50/p99 of a single append at concurrency 1. Ev
 for its COMMIT. Not run by CI.
 
     .venv/bin/python bench/audit_throughput.py [--records 2000] [--postgres URL]
+
+To compare two trees side by side (docs/benchmarks.md), run each with ``PYTHONPATH=<tree>``:
+the virtual environment's editable install would otherwise import this checkout's ``audit``.
 """
 
 from __future__ import annotations
