@@ -48,6 +48,9 @@ class ErasureSummary:
     keys_deleted: int
     key_ids: tuple[str, ...]
     seq_ranges: tuple[tuple[int, int], ...]
+    # SQLite: the deleted keys and ciphertext were overwritten in the file and the WAL truncated
+    # (False when the WAL could not be truncated now; None on databases where it does not apply).
+    storage_scrubbed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Eraser:
         self._keys.forget(summary.key_ids, scopes)
         self._keys.remember(keys)
         await self._writer.committed(receipt, checkpoint)
+        scrubbed = await self._scrub()
         log.info(
             "audit.erased",
             kind=header.kind,
@@ -127,7 +131,25 @@ class Eraser:
             records=summary.records_erased,
             keys=summary.keys_deleted,
         )
-        return summary
+        return replace(summary, storage_scrubbed=scrubbed)
+
+    async def _scrub(self) -> bool | None:
+        """SQLite: move the committed pages into the database file and truncate the WAL, whose
+        older frames still hold the deleted rows as first written. Best effort (readers may hold
+        the WAL); the erasure stands either way, and the next erasure truncates it again."""
+        if self._engine.dialect.name != "sqlite":
+            return None
+        try:
+            async with self._engine.connect() as conn:
+                row = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                await conn.rollback()
+        except Exception as exc:
+            log.warning("audit.erase_scrub_failed", error=type(exc).__name__)
+            return False
+        scrubbed = row is not None and int(row[0]) == 0
+        if not scrubbed:
+            log.warning("audit.erase_scrub_busy")
+        return scrubbed
 
     async def _erase_once(
         self,
@@ -139,6 +161,10 @@ class Eraser:
         d, r = deks_table.c, records_table.c
         fresh = await self._keys.prefetch({day_scope()})
         async with self._engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # Deleted keys and ciphertext are overwritten with zeros in the pages this
+                # connection frees, not left readable in the file's free space.
+                await conn.exec_driver_sql("PRAGMA secure_delete = ON")
             await begin_locked(conn)
             key_ids = sorted(
                 str(row[0])

@@ -441,9 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gateway.audit_cli import register as register_audit
     from gateway.auth.cli import register as register_keys
+    from gateway.dsr_cli import register as register_dsr
+    from gateway.retention_cli import register as register_retention
 
     register_keys(sub, _common)
     register_audit(sub, _common)
+    register_dsr(sub, _common)
+    register_retention(sub, _common)
     return parser
 
 

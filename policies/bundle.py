@@ -1,4 +1,4 @@
-"""Loading the policy documents (roles, PII, output) as one immutable, digested bundle.
+"""Loading the policy documents (roles, PII, output, retention) as one immutable, digested bundle.
 
 Each document is read from the shipped defaults directory and, when a site directory is
 configured and has a file of the same name, the site file is overlaid on the default:
@@ -25,6 +25,7 @@ import yaml
 
 from policies.errors import PolicyDocumentError
 from policies.rbac import RBACPolicy, parse_rbac_policy
+from policies.retention import RetentionPolicy, parse_retention_policy
 
 if TYPE_CHECKING:  # the PII package loads the NER stack; import it only when a bundle is loaded
     from policies.output.config import OutputPolicy
@@ -33,7 +34,12 @@ if TYPE_CHECKING:  # the PII package loads the NER stack; import it only when a 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parent / "defaults"
 
 #: Top-level key of each document -> its file name.
-DOCUMENT_FILES: Mapping[str, str] = {"roles": "roles.yaml", "pii": "pii.yaml", "output": "output.yaml"}
+DOCUMENT_FILES: Mapping[str, str] = {
+    "roles": "roles.yaml",
+    "pii": "pii.yaml",
+    "output": "output.yaml",
+    "retention": "retention.yaml",
+}
 
 
 def _parse_pii(doc: Mapping[str, Any], source: str) -> PIIPolicy:
@@ -52,7 +58,12 @@ _PARSERS: Mapping[str, Callable[[Mapping[str, Any], str], Any]] = {
     "roles": parse_rbac_policy,
     "pii": _parse_pii,
     "output": _parse_output,
+    "retention": parse_retention_policy,
 }
+
+#: Documents that may be absent from both directories: they are parsed as empty (retention: keep
+#: everything, which removes nothing).
+OPTIONAL_DOCUMENTS = frozenset({"retention"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class PolicyBundle:
     output: OutputPolicy
     digest: str
     sources: tuple[str, ...]
+    retention: RetentionPolicy
 
 
 def overlay(base: Mapping[str, Any], site: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,12 +141,14 @@ def _load_document(
         loaded.append((f"site/{name}", raw))
         sources.append(str(site_path))
     if not loaded:
+        if kind in OPTIONAL_DOCUMENTS:
+            return _parse(kind, {}, str(default_dir / name)), loaded
         raise PolicyDocumentError(str(default_dir), name, "missing policy document")
     return _parse(kind, doc, " + ".join(sources)), loaded
 
 
 def load_policy_bundle(default_dir: Path, site_dir: Path | None = None) -> PolicyBundle:
-    """Load, overlay and validate roles.yaml, pii.yaml and output.yaml.
+    """Load, overlay and validate roles.yaml, pii.yaml, output.yaml and retention.yaml.
 
     Raises :class:`PolicyDocumentError` (source, dotted key, reason) for the first problem,
     including a missing document or a role whose PII profile the PII policy does not define.
@@ -154,6 +168,7 @@ def load_policy_bundle(default_dir: Path, site_dir: Path | None = None) -> Polic
         output=parsed["output"],
         digest=_digest(files),
         sources=tuple(label for label, _ in files),
+        retention=parsed["retention"],
     )
 
 
@@ -183,7 +198,8 @@ def _digest(files: list[tuple[str, bytes]]) -> str:
 def check_policy_file(path: Path, default_dir: Path | None = DEFAULT_POLICY_DIR) -> list[str]:
     """Validate one policy file for ``gateway policy check FILE``; return error lines (empty = ok).
 
-    The parser is chosen by the document's top-level key (``roles``, ``pii`` or ``output``).
+    The parser is chosen by the document's top-level key (``roles``, ``pii``, ``output`` or
+    ``retention``).
     With ``default_dir`` (the shipped defaults unless ``None``), the file is checked as a site
     overlay would be loaded: merged over the default document of the same kind.
     """

@@ -120,7 +120,7 @@ async def test_migrations_are_idempotent_and_use_their_own_version_table(
         version = await conn.fetchval(f'SELECT version_num FROM "{schema}".audit_alembic_version')
     finally:
         await conn.close()
-    assert version == "audit_0002"
+    assert version == "audit_0003"
 
 
 async def test_postgres_erasure_is_declared_and_undeclared_nulling_is_tampering(
