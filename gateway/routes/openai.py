@@ -14,6 +14,17 @@ from litestar.response import Stream
 
 from gateway.dependencies import PolicyDep, PrincipalDep, ServicesDep
 from gateway.guards import request_id_of
+from gateway.openai_schemas import (
+    CHAT_DESCRIPTION,
+    CHAT_RESPONSES,
+    COMPLETION_DESCRIPTION,
+    COMPLETION_RESPONSES,
+    MODELS_DESCRIPTION,
+    MODELS_RESPONSES,
+    ChatCompletionsOperation,
+    CompletionsOperation,
+    OpenAIOperation,
+)
 from gateway.pipeline import CHAT, COMPLETIONS, Arrival, Route, admit, complete, open_stream
 from gateway.services import Services
 from gateway.validation import check_chat_request, check_completion_request, decode_json_object
@@ -56,7 +67,16 @@ async def _handle(
     return await complete(services, exchange)
 
 
-@post("/v1/chat/completions", opt={"permission": "chat"}, status_code=200)
+@post(
+    "/v1/chat/completions",
+    opt={"permission": "chat"},
+    status_code=200,
+    summary="Create a chat completion",
+    description=CHAT_DESCRIPTION,
+    tags=["OpenAI"],
+    responses=CHAT_RESPONSES,
+    operation_class=ChatCompletionsOperation,
+)
 async def chat_completions(
     request: Request[Any, Any, Any], services: ServicesDep, principal: PrincipalDep, policy: PolicyDep
 ) -> Any:
@@ -64,7 +84,16 @@ async def chat_completions(
     return await _handle(request, CHAT, services, principal, policy)
 
 
-@post("/v1/completions", opt={"permission": "completions"}, status_code=200)
+@post(
+    "/v1/completions",
+    opt={"permission": "completions"},
+    status_code=200,
+    summary="Create a text completion",
+    description=COMPLETION_DESCRIPTION,
+    tags=["OpenAI"],
+    responses=COMPLETION_RESPONSES,
+    operation_class=CompletionsOperation,
+)
 async def completions(
     request: Request[Any, Any, Any], services: ServicesDep, principal: PrincipalDep, policy: PolicyDep
 ) -> Any:
@@ -72,7 +101,15 @@ async def completions(
     return await _handle(request, COMPLETIONS, services, principal, policy)
 
 
-@get("/v1/models", opt={"permission": "models:list"})
+@get(
+    "/v1/models",
+    opt={"permission": "models:list"},
+    summary="List the models the caller may use",
+    description=MODELS_DESCRIPTION,
+    tags=["OpenAI"],
+    responses=MODELS_RESPONSES,
+    operation_class=OpenAIOperation,
+)
 async def list_models(services: ServicesDep, principal: PrincipalDep, policy: PolicyDep) -> dict[str, Any]:
     """The names a request may use: the engine's models (cached listing) and the site's aliases of
     them, narrowed to those the caller's roles and key may use."""

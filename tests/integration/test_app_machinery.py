@@ -49,7 +49,7 @@ async def _snapshot(
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
     app = create_app(_settings(tmp_path_factory.mktemp("machinery")))
     app.register(_snapshot)
     with TestClient(app, raise_server_exceptions=False) as test_client:
@@ -57,7 +57,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def keys(client: TestClient) -> dict[str, str]:
+def keys(client: TestClient[Any]) -> dict[str, str]:
     services: Services = client.app.state.services
     out: dict[str, str] = {}
 
@@ -81,7 +81,7 @@ def _auth(key: str) -> dict[str, str]:
     ("method", "path", "status"), [("GET", "/no/such/route", 404), ("DELETE", "/healthz", 405)]
 )
 def test_unrouted_requests_get_the_request_id_and_an_access_line(
-    client: TestClient, method: str, path: str, status: int
+    client: TestClient[Any], method: str, path: str, status: int
 ) -> None:
     with capture_logs() as logs:
         response = client.request(method, path, headers={"X-Request-Id": "trace-1"})
@@ -94,7 +94,7 @@ def test_unrouted_requests_get_the_request_id_and_an_access_line(
 
 
 def test_duplicated_authorization_is_refused_by_the_app_itself(
-    client: TestClient, keys: dict[str, str]
+    client: TestClient[Any], keys: dict[str, str]
 ) -> None:
     # Raw ASGI: HTTP clients fold repeated headers into one before the app could see two.
     scope = {
@@ -128,7 +128,7 @@ def test_duplicated_authorization_is_refused_by_the_app_itself(
     assert next(v for k, v in start["headers"] if k == b"x-request-id").startswith(b"req_")
 
 
-def test_an_outer_copy_of_the_request_middleware_adds_nothing(client: TestClient) -> None:
+def test_an_outer_copy_of_the_request_middleware_adds_nothing(client: TestClient[Any]) -> None:
     """Until every entry point stops wrapping the app, a second copy must not give a second id."""
     from gateway.middleware import request_context_middleware
 
@@ -154,8 +154,9 @@ def test_an_outer_copy_of_the_request_middleware_adds_nothing(client: TestClient
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 2),
     }
+    wrapped: Any = request_context_middleware(client.app)  # the raw ASGI callable, dict events
     with capture_logs() as logs:
-        client.blocking_portal.call(request_context_middleware(client.app), scope, receive, send)
+        client.blocking_portal.call(wrapped, scope, receive, send)
     assert sent[0]["status"] == 200
     assert len([k for k, _v in sent[0]["headers"] if k == b"x-request-id"]) == 1
     assert len([entry for entry in logs if entry["event"] == "http.request"]) == 1
@@ -164,11 +165,13 @@ def test_an_outer_copy_of_the_request_middleware_adds_nothing(client: TestClient
 # ----------------------------------------------------------------------------- identity and policy
 
 
-def test_health_needs_no_credential(client: TestClient) -> None:
+def test_health_needs_no_credential(client: TestClient[Any]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_the_access_line_names_the_authenticated_principal(client: TestClient, keys: dict[str, str]) -> None:
+def test_the_access_line_names_the_authenticated_principal(
+    client: TestClient[Any], keys: dict[str, str]
+) -> None:
     services: Services = client.app.state.services
     key_id = client.blocking_portal.call(services.keys.authenticate, keys["auditor"]).id
     with capture_logs() as logs:
@@ -176,7 +179,7 @@ def test_the_access_line_names_the_authenticated_principal(client: TestClient, k
     assert [entry["principal"] for entry in logs if entry["event"] == "http.request"] == [key_id]
 
 
-def test_a_request_keeps_the_policy_the_guard_took(client: TestClient, keys: dict[str, str]) -> None:
+def test_a_request_keeps_the_policy_the_guard_took(client: TestClient[Any], keys: dict[str, str]) -> None:
     response = client.get("/test/snapshot", headers=_auth(keys["admin"]))
     assert response.status_code == 200, response.text
     assert response.json() == {"same_as_guard": True, "live_policy_moved_on": True}
@@ -196,7 +199,7 @@ def test_a_request_keeps_the_policy_the_guard_took(client: TestClient, keys: dic
     ],
 )
 def test_bad_key_bodies_are_400_naming_the_field(
-    client: TestClient, keys: dict[str, str], body: dict[str, Any], param: str
+    client: TestClient[Any], keys: dict[str, str], body: dict[str, Any], param: str
 ) -> None:
     response = client.post("/admin/keys", headers=_auth(keys["admin"]), json=body)
     assert response.status_code == 400, response.text
@@ -205,7 +208,7 @@ def test_bad_key_bodies_are_400_naming_the_field(
 
 
 def test_an_unknown_body_field_is_refused_without_echoing_its_name(
-    client: TestClient, keys: dict[str, str]
+    client: TestClient[Any], keys: dict[str, str]
 ) -> None:
     response = client.post(
         "/admin/keys",
@@ -218,14 +221,14 @@ def test_an_unknown_body_field_is_refused_without_echoing_its_name(
 
 @pytest.mark.parametrize("query", ["limit=abc", "limit=0", "limit=501"])
 def test_bad_paging_is_400_naming_the_parameter_not_the_url(
-    client: TestClient, keys: dict[str, str], query: str
+    client: TestClient[Any], keys: dict[str, str], query: str
 ) -> None:
     response = client.get(f"/admin/keys?{query}&name={SECRET}", headers=_auth(keys["admin"]))
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "limit" and SECRET not in response.text
 
 
-def test_created_key_answer_keeps_its_shape(client: TestClient, keys: dict[str, str]) -> None:
+def test_created_key_answer_keeps_its_shape(client: TestClient[Any], keys: dict[str, str]) -> None:
     response = client.post(
         "/admin/keys", headers=_auth(keys["admin"]), json={"name": "shape", "roles": ["service"]}
     )
@@ -248,7 +251,7 @@ def test_default_admin_role_may_read_the_api_description() -> None:
 
 @pytest.mark.parametrize("path", ["/schema", "/schema/openapi.json"])
 def test_openapi_needs_a_credential_and_the_permission(
-    client: TestClient, keys: dict[str, str], path: str
+    client: TestClient[Any], keys: dict[str, str], path: str
 ) -> None:
     assert client.get(path).status_code == 401
     for role in ("service", "auditor"):
@@ -259,6 +262,110 @@ def test_openapi_needs_a_credential_and_the_permission(
     paths = allowed.json()["paths"]
     assert {"/v1/chat/completions", "/v1/completions", "/v1/models", "/admin/keys"} <= set(paths)
     assert not any(p.startswith("/schema") for p in paths)
+
+
+OPENAI_PATHS = {
+    ("/v1/chat/completions", "post"): "Create a chat completion",
+    ("/v1/completions", "post"): "Create a text completion",
+    ("/v1/models", "get"): "List the models the caller may use",
+}
+PIPELINE_ERRORS = {"400", "401", "403", "404", "413", "415", "429", "502", "503"}
+
+
+@pytest.fixture(scope="module")
+def api_document(client: TestClient[Any], keys: dict[str, str]) -> dict[str, Any]:
+    response = client.get("/schema/openapi.json", headers=_auth(keys["admin"]))
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return resolved
+
+
+def test_openai_routes_are_described_with_summary_and_pipeline(api_document: dict[str, Any]) -> None:
+    for (path, method), summary in OPENAI_PATHS.items():
+        operation = api_document["paths"][path][method]
+        assert operation["summary"] == summary
+        assert operation["description"]
+    chat = api_document["paths"]["/v1/chat/completions"]["post"]
+    for duty in ("audit", "redact", "output filter", "X-Data-Subject", "text/event-stream"):
+        assert duty in chat["description"]
+    assert any(p["name"] == "X-Data-Subject" and p["in"] == "header" for p in chat["parameters"])
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [("/v1/chat/completions", {"model", "messages"}), ("/v1/completions", {"model", "prompt"})],
+)
+def test_request_bodies_are_described_and_open_to_other_fields(
+    api_document: dict[str, Any], path: str, fields: set[str]
+) -> None:
+    body = api_document["paths"][path]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert body["required"] is True and set(schema["required"]) == fields
+    assert {"stream", "stream_options", "max_tokens", "temperature"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is True  # unknown SGLang fields are forwarded
+
+
+def test_chat_messages_take_a_role_and_string_or_text_part_content(api_document: dict[str, Any]) -> None:
+    schema = api_document["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    message = schema["properties"]["messages"]["items"]
+    assert message["required"] == ["role"] and "user" in message["properties"]["role"]["enum"]
+    content = message["properties"]["content"]["anyOf"]
+    assert {"type": "string"} in content
+    part = next(option["items"] for option in content if option.get("type") == "array")
+    assert part["properties"]["type"]["enum"] == ["text"]
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "object_name"),
+    [
+        ("/v1/chat/completions", "ChatCompletion", "chat.completion"),
+        ("/v1/completions", "TextCompletion", "text_completion"),
+    ],
+)
+def test_completions_answer_json_or_an_event_stream(
+    api_document: dict[str, Any], path: str, answer: str, object_name: str
+) -> None:
+    ok = api_document["paths"][path]["post"]["responses"]["200"]["content"]
+    assert set(ok) == {"application/json", "text/event-stream"}
+    json_answer = _resolve(api_document, ok["application/json"]["schema"])
+    assert json_answer["title"] == answer and json_answer["properties"]["object"]["const"] == object_name
+
+
+def test_models_answer_a_model_list(api_document: dict[str, Any]) -> None:
+    ok = api_document["paths"]["/v1/models"]["get"]["responses"]["200"]["content"]
+    listing = _resolve(api_document, ok["application/json"]["schema"])
+    assert set(listing["properties"]) == {"object", "data"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/v1/chat/completions", "post", PIPELINE_ERRORS),
+        ("/v1/completions", "post", PIPELINE_ERRORS),
+        ("/v1/models", "get", {"400", "401", "403", "503"}),
+    ],
+)
+def test_error_answers_are_described_in_the_openai_error_shape(
+    api_document: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    responses = api_document["paths"][path][method]["responses"]
+    assert set(responses) - {"200"} == statuses
+    for status in statuses:
+        error = _resolve(api_document, responses[status]["content"]["application/json"]["schema"])
+        detail = _resolve(api_document, error["properties"]["error"])
+        assert set(detail["properties"]) == {"message", "type", "param", "code"}
+    if "429" in statuses:
+        assert responses["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
 # ----------------------------------------------------------------------------- shutdown
