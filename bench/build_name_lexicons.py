@@ -203,7 +203,7 @@ def _dictionary_words(path: Path, *, lower_only: bool) -> set[str]:
     return words
 
 
-# The inflections PersonNameRecognizer strips (policies/pii/recognizers_names.py, _SUFFIXES), with the
+# The inflections PersonNameRecognizer strips (policies/pii/names_lexicons.py, _SUFFIXES), with the
 # shortest stem each leaves.
 _SUFFIXES = (("s", 2), ("es", 3), ("ed", 4), ("d", 4), ("ing", 3), ("ly", 4))
 

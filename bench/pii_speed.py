@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from policies.output.stream_filter import _worth_scanning
+from policies.output.holdback import worth_scanning as _worth_scanning
 from policies.pii.analyzer import PIIDetector
 from policies.pii.config import load_default_pii_policy
 from policies.pii.redact_body import redact_chat_body

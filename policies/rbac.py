@@ -317,11 +317,6 @@ def has_permission(policy: RBACPolicy, principal: Principal, permission: str) ->
     return authorize(policy, principal, permission).allowed
 
 
-def has_known_role(policy: RBACPolicy, principal: Principal) -> bool:
-    """False when every role the credential names is unknown: such a caller is refused."""
-    return bool(policy.known_roles(principal))
-
-
 def granting_roles(policy: RBACPolicy, principal: Principal, permission: str) -> list[RoleDef]:
     """The principal's known roles that grant ``permission``, in policy document order.
 
@@ -375,11 +370,6 @@ def effective_rate_limits(policy: RBACPolicy, principal: Principal, permission: 
         most_generous([r.requests_per_minute for r in roles]),
         most_generous([r.tokens_per_day for r in roles]),
     )
-
-
-def visible_models(policy: RBACPolicy, principal: Principal, models: Iterable[str]) -> list[str]:
-    """The subset of ``models`` this principal may chat with (for ``GET /v1/models``)."""
-    return [m for m in models if authorize(policy, principal, "chat", m).allowed]
 
 
 def validate_role_assignment(

@@ -14,7 +14,7 @@ characters (Chinese numerals, and a plate's province character, included), or di
 by separators. So only the trailing word (and digit groups joined to it) is held, never more than
 ``max_entity_len`` characters: prose and numbers that are already complete go out at once. The
 detector runs only when the released text holds a shape some pattern recognizer needs
-(``_IDENTIFIER_NEEDS``: an "@", seven digits joined, four in a row, letters glued to digits, a
+(``holdback._IDENTIFIER_NEEDS``: an "@", seven digits joined, four in a row, letters glued to digits, a
 plate's province and letter, a run of Chinese numerals ...); where what it finds leaves such a
 shape unexplained it looks again with the last released characters, so that a context word
 ("SSN", "plate") already sent still counts. A detector that also finds names
@@ -30,20 +30,39 @@ held text each time, so a name across the cut is held back whole. This trades up
 delay for coverage.
 
 Decisions are recorded only for text as it is released, so each match is counted once. Nothing
-in a decision, result or exception holds matched text.
+in a decision, result or exception holds matched text. How long each kind of text is held is
+decided in :mod:`policies.output.holdback`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import regex
+from typing import Any, Literal
 
 from policies.output.config import LEFT_CONTEXT, CompiledRules, ContentRule
+from policies.output.holdback import (
+    CLAUSE_END,
+    NAME_HINT,
+    Span,
+    clause_hold,
+    identifier_hold,
+    scan_matches,
+    unexplained,
+    worth_scanning,
+)
 from policies.output.restore import RestoreTable, prepare_restore_map, token_value
+
+__all__ = [
+    "DETECTOR_CONTEXT",
+    "DecisionAction",
+    "FilterDecision",
+    "FilterResult",
+    "Span",
+    "StreamFilter",
+    "default_pii_token",
+    "redaction_marker",
+]
 
 DecisionAction = Literal["redact", "block", "flag", "restore", "pii_redact"]
 
@@ -53,17 +72,6 @@ _REPLACING = _RANK["pii_redact"]
 #: Released characters the detector sees again when a context word may matter: the recognizers
 #: look up to 40 characters back for one ("SSN", "plate no.", "date of birth", "电话").
 DETECTOR_CONTEXT = 48
-
-
-class Span(Protocol):
-    """A detected value: entity type and half-open offsets in the text given to the detector."""
-
-    @property
-    def entity_type(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -119,40 +127,6 @@ class _Channel:
         self.buf = ""  # not yet released
         self.ctx = ""  # the last released characters, as left context for look-behinds
         self.found_to = 0  # where in ctx the last value the detectors found ends: not looked at again
-
-
-def _scan(
-    pattern: Any, pending: Any, window: int, text: str, base: int, final: bool, take: Callable[[Any], None]
-) -> int:
-    """Pass each match of ``pattern`` that more text cannot change to ``take``; return where the
-    held text starts (``len(text)`` when nothing needs holding).
-
-    ``pending`` is ``pattern`` followed by a character that never occurs, searched with partial
-    matching: its leftmost partial match is the earliest place where a match could still reach
-    past the end of the text (a prefix of a match, or a match that could grow or be changed by
-    what follows). A match starting before that place ends within the text and is final.
-    """
-    n = len(text)
-    if final:
-        for m in pattern.finditer(text, base):
-            take(m)
-        return n
-    # A possible match longer than the window is longer than its rule declared: not held for.
-    floor = n - window
-
-    def held_from(pos: int) -> int:
-        p = pending.search(text, pos, partial=True)
-        return n if p is None else max(p.start(), floor, pos)
-
-    hold = held_from(base)
-    for m in pattern.finditer(text, base):
-        if m.start() >= hold:
-            break
-        take(m)
-        if m.end() > hold:
-            # The possible match began inside this final one: look again after it.
-            hold = held_from(m.end())
-    return hold
 
 
 class StreamFilter:
@@ -320,7 +294,7 @@ class StreamFilter:
             name, rule = self._rule_of(m)
             items.append(self._rule_item(m, name, rule, text))
 
-        return _scan(rules.pattern, rules.pending, rules.window, text, base, final, take)
+        return scan_matches(rules.pattern, rules.pending, rules.window, text, base, final, take)
 
     def _rule_of(self, match: Any) -> tuple[str, ContentRule]:
         for name, rule in self._groups:
@@ -353,7 +327,7 @@ class StreamFilter:
             else:
                 items.append(_Item(m.start(), m.end(), "restore", value, entity_type))
 
-        return _scan(matcher.pattern, matcher.pending, matcher.window, text, base, final, take)
+        return scan_matches(matcher.pattern, matcher.pending, matcher.window, text, base, final, take)
 
     def _detect(self, text: str, base: int, final: bool, items: list[_Item], found_to: int) -> int:
         """Add detected values that can no longer grow; return the cut the detector allows.
@@ -365,15 +339,15 @@ class StreamFilter:
         redacted. A value found without that context (most) costs one call, as before."""
         assert self._detector is not None
         n = len(text)
-        cut = n if final else _identifier_hold(text, base, n, self._pii_window)
+        cut = n if final else identifier_hold(text, base, n, self._pii_window)
         # A structured identifier never straddles the cut (it lies at the start of the identifier
         # in progress): text about to go out without a character one needs is not scanned.
         view = self._detector_view(text, base, items, base)
-        if not self._scans_prose and not _worth_scanning(view, 0, cut - base):
+        if not self._scans_prose and not worth_scanning(view, 0, cut - base):
             return cut
         offset = base
         spans = self._detector(view)
-        if found_to < base and _unexplained(view, cut - base, spans):
+        if found_to < base and unexplained(view, cut - base, spans):
             offset = max(found_to, base - DETECTOR_CONTEXT)
             spans = self._detector(self._detector_view(text, base, items, offset))
         for span in spans:
@@ -412,14 +386,14 @@ class StreamFilter:
         Values the pattern detector already found are not added twice."""
         assert self._name_detector is not None
         n = len(text)
-        cut, forced = (n, False) if final else _clause_hold(text, base, n, self._clause_window)
+        cut, forced = (n, False) if final else clause_hold(text, base, n, self._clause_window)
         seen = n if forced else cut
-        if cut <= base or not _NAME_HINT.search(text, base, seen):
+        if cut <= base or not NAME_HINT.search(text, base, seen):
             return cut
         # The clause the released text ended in: its start, when kept as left context, gives NER
         # the words before a name whose clause had no capital letter until now.
         clause = found_to
-        for m in _CLAUSE_END.finditer(text, found_to, min(n, base + 1)):
+        for m in CLAUSE_END.finditer(text, found_to, min(n, base + 1)):
             clause = min(m.end(), base)
         scanned = self._detector_view(text, base, items, clause)[: seen - clause]
         found = [(it.start, it.end) for it in items if it.kind == "pii_redact"]
@@ -511,185 +485,3 @@ def _settle(cut: int, base: int, items: list[_Item]) -> int:
                 moved = True
     return cut
 
-
-def filter_text(
-    rules: CompiledRules,
-    restore_map: Mapping[str, str] | None,
-    text: str,
-    detector: Callable[[str], Sequence[Span]] | None = None,
-    max_entity_len: int = 0,
-    pii_token: Callable[[str], str] = default_pii_token,
-    channel: str = "content",
-) -> tuple[str, list[FilterDecision], bool]:
-    """Filter a whole (non-streaming) text through the same pipeline: (text, decisions, blocked).
-
-    When blocked, the text returned is empty.
-    """
-    filt = StreamFilter(
-        rules, restore_map, detector, max_entity_len or (len(text) + 1 if detector else 0), pii_token
-    )
-    released = filt.feed(channel, text, last=True).text
-    if filt.blocked:
-        return "", filt.decisions, True
-    return released, filt.decisions, False
-
-
-# Whether text could hold (the rest of) a structured identifier, derived from what the pattern
-# recognizers match (policies/pii; the detector reads digits of every script as ASCII, joins digit
-# groups split by up to three separators or a slash, and reads runs of Chinese numerals as digits):
-_CN_NUMERALS = "〇零一幺二三四五六七八九壹贰叁肆伍陆柒捌玖"
-_CN_PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-# What may stand between two digits that normalization joins: up to three separators (spaces of
-# any width, dots, dashes, minus signs) or a slash or two, plus invisible characters it removes.
-_INVISIBLE = (
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\ufeff\uffa0"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-)
-_JOIN = rf"(?:[\s.\\\-\u2010-\u2015\u2212{_INVISIBLE}]{{0,6}}|/{{1,2}})"
-_IDENTIFIER_NEEDS = re.compile(
-    "|".join(
-        (
-            r"[@\uff20]",  # e-mail addresses
-            # seven digits joined: phones, cards, SSNs, ID, passport, account and record numbers,
-            # IBANs; four in a row: the year of a date of birth ("4 March 1975"), a plate's group
-            rf"\d(?:{_JOIN}\d){{6}}|\d{{4}}",
-            r"\d{1,3}(?:\.\d{1,3}){3}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}",  # IPv4 addresses, numeric dates
-            # letters (any script) glued to digits in a word of four or more: US plates (7ABC123),
-            # passports, house numbers in Chinese addresses (建国路88号)
-            r"(?<![^\W_])(?=[^\W_]{4})[^\W_]*?(?:[^\W\d_]\d|\d[^\W\d_])",
-            # a plate in two groups, letters then digits or digits then letters: KXR 482, 123-ABC
-            r"(?<![A-Za-z0-9])[A-Z]{1,4}[ \-\u00b7\u2022]\d|\d[ \-\u00b7\u2022][A-Z]{1,5}(?![A-Za-z0-9])",
-            rf"[{_CN_PROVINCE_CHARS}][A-Za-z\uff21-\uff3a\uff41-\uff5a]",  # mainland plates: 沪A7K3M2
-            r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]",  # IPv6 addresses
-            # phone numbers in Chinese numerals
-            rf"[{_CN_NUMERALS}](?:{_JOIN}[{_CN_NUMERALS}\d]){{6}}",
-        )
-    )
-)
-# Site patterns that match none of these, and lone numbers of one to three digits ("300 mg",
-# "day 3"), which no recognizer reports, are therefore not looked for in streamed output.
-# Every shape above holds one of these characters: a cheap first test for the common case, prose.
-_IDENTIFIER_CHAR = re.compile(f"[\\d@\\uff20{_CN_NUMERALS}{_CN_PROVINCE_CHARS}]")
-
-# What an identifier in progress is made of: ASCII and full-width Latin letters, digits of any
-# script, Chinese numerals, the characters of e-mails and IDs, a plate's middle dot, and the
-# invisible characters normalization removes.
-_IDENTIFIER_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-@()#/"
-    "\u00b7\u2022\u30fb\uff20\u200b\u200c\u200d\u2060\ufeff"
-    + "".join(chr(c) for c in range(0xFF21, 0xFF3B))
-    + "".join(chr(c) for c in range(0xFF41, 0xFF5B))
-    + _CN_NUMERALS
-)
-_LATIN_LETTERS = frozenset(ch for ch in _IDENTIFIER_CHARS if ch.isalpha() and ch not in _CN_NUMERALS)
-# The province (or municipality) character that starts a mainland plate: 沪A7K3M2.
-_CN_PLATE_PROVINCES = frozenset(_CN_PROVINCE_CHARS)
-# Digit groups may be separated by up to three of these ("415 555 0132", "4111-1111 1111",
-# "536–22–1234", "536 - 22 - 1234"), as normalization joins them.
-_GROUP_SEPARATORS = frozenset(" \t-.\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
-_MAX_SEPARATORS = 3
-
-
-def _worth_scanning(text: str, start: int, end: int) -> bool:
-    """Could ``text[start:end]`` hold (the rest of) a structured identifier at all?"""
-    if _IDENTIFIER_CHAR.search(text, start, end) is None:
-        return False
-    return _IDENTIFIER_NEEDS.search(text, start, end) is not None
-
-
-def _unexplained(view: str, end: int, spans: Sequence[Span]) -> bool:
-    """Whether ``view[:end]`` has an identifier shape outside every span found in ``view``: then a
-    context word before it might change what is found."""
-    for m in _IDENTIFIER_NEEDS.finditer(view, 0, end):
-        if not any(span.start < m.end() and m.start() < span.end for span in spans):
-            return True
-    return False
-
-
-def _digitish(ch: str) -> bool:
-    return ch.isdigit() or ch in _CN_NUMERALS
-
-
-def _identifier_hold(text: str, base: int, n: int, window: int) -> int:
-    """Where text that may still grow into a detectable identifier starts.
-
-    The trailing word (letters, digits and the characters of e-mails and IDs, with the province
-    character before a plate) may still grow, and so may groups before it that separators join to
-    it: digit groups ("415 555 " + "0132"), a plate's first group ("KXR " + "4821"), a mainland
-    plate's province and letter ("粤B " + "D12345"). Everything before that run is released at
-    once, and never more than ``window`` characters are held.
-    """
-    floor = max(base, n - window)
-    position = _word_start(text, n, floor)
-    while True:
-        gap = position
-        while gap > floor and position - gap < _MAX_SEPARATORS and text[gap - 1] in _GROUP_SEPARATORS:
-            gap -= 1
-        if gap == position or gap <= floor:
-            break
-        if not (position == n or _digitish(text[position]) or text[position] == "("):
-            break
-        before = _word_start(text, gap, floor)
-        if not (
-            _digitish(text[gap - 1]) or text[gap - 1] == ")" or _plate_group(text[before:gap], position - gap)
-        ):
-            break
-        position = before
-    head = position - 1 if position > floor and text[position - 1] in " -" else position
-    if head - 2 >= floor and text[head - 1] in _LATIN_LETTERS and text[head - 2] in _CN_PLATE_PROVINCES:
-        position = head - 2
-    return position
-
-
-def _plate_group(group: str, separators: int) -> bool:
-    """The first group of a plate written in two ("KXR 4821"): one to four capitals and digits
-    followed by a single separator."""
-    return (
-        separators == 1
-        and 1 <= len(group) <= 4
-        and all(ch.isascii() and (ch.isupper() or ch.isdigit()) for ch in group)
-    )
-
-
-def _word_start(text: str, position: int, floor: int) -> int:
-    end = position
-    while position > floor and (text[position - 1] in _IDENTIFIER_CHARS or text[position - 1].isdigit()):
-        position -= 1
-    if (
-        position > floor
-        and text[position - 1] in _CN_PLATE_PROVINCES
-        and (position == end == len(text) or (position < end and text[position] in _LATIN_LETTERS))
-    ):
-        position -= 1  # 沪 + A7K3M2: the plate starts at the province character
-    return position
-
-
-# Where a clause ends for the name detector: sentence punctuation followed by a space (not after a
-# title or a single initial), or a line break, or CJK sentence punctuation and commas.
-_CLAUSE_END = re.compile(
-    r"(?<!\bDr)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bMx)(?<!\bProf)(?<!\bSt)(?<!\b[A-Z])[.!?;](?=\s)"
-    r"|\n|[\u3002\uff01\uff1f\uff1b\uff0c\u3001]"
-)
-# A clause needs NER only if it could hold a name: an upper-case letter of any script (full-width
-# and accented ones included) or a Han ideograph (any block, the supplementary planes' too).
-_NAME_HINT = regex.compile(r"[\p{Lu}\p{Lt}\p{Han}]")
-_SPACE = re.compile(r"\s")
-
-
-def _clause_hold(text: str, base: int, n: int, window: int) -> tuple[int, bool]:
-    """Where the clause still open at the end of ``text`` starts, if it could hold a name, and
-    whether that is a forced cut.
-
-    A clause with no name hint yet is not held (text added later is held from where it starts).
-    A clause longer than ``window`` is cut at the first whitespace past the middle of the window
-    (or at the middle, in text without spaces): forced, and the detector then sees past the cut."""
-    start = base
-    for m in _CLAUSE_END.finditer(text, base, n):
-        start = m.end()
-    if not _NAME_HINT.search(text, start, n):
-        return n, False
-    if n - start <= window:
-        return start, False
-    middle = n - window // 2
-    space = _SPACE.search(text, middle, n)
-    return (space.end() if space else middle), True

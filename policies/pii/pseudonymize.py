@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from policies.pii.analyzer import Finding
-from policies.pii.config import BUILTIN_ENTITY_TYPES, Action, PIIProfile
+from policies.pii.config import Action, PIIProfile
 from policies.pii.normalize import canonical_value, normalize
 
 #: Pseudonym ordinals have at most this many digits ([PERSON_1] .. [PERSON_9999]): too few to hold
@@ -38,12 +38,6 @@ def token_pattern(entity_types: Iterable[str]) -> re.Pattern[str]:
 
     Groups: ``type`` and ``number``."""
     return _token_pattern(frozenset(entity_types))
-
-
-# A pseudonym of a built-in entity type: [PERSON_1]. A redaction: [REDACTED_PERSON] (no trailing
-# number, and custom entity types may not start with REDACTED, so the two forms never collide).
-# Site types (policy patterns) need ``token_pattern(detector.entity_types)``.
-TOKEN_RE = token_pattern(BUILTIN_ENTITY_TYPES)
 
 
 def restore_tokens(text: str, token_to_value: Mapping[str, str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
+import threading
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -392,7 +392,11 @@ def test_clinician_without_data_subject_is_refused_before_the_engine(
 
 # ----------------------------------------------------------------------------- 6. fail closed (in process)
 
-PII_TIMEOUT_S = 1.0
+# Ordinary requests run real detection: a limit no loaded machine reaches, so they never time out.
+ORDINARY_TIMEOUT_S = 60.0
+# The timeout tests inject a detector that blocks until released, so it cannot finish first
+# however short this is; real detection never runs under it.
+SHORT_TIMEOUT_S = 0.5
 
 
 def _in_process_app(sim: Simulator, data_dir: Path, **pii: Any) -> Iterator[TestClient]:
@@ -417,7 +421,12 @@ def _app_key_for(client: TestClient, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    yield from _in_process_app(sim, tmp_path_factory.mktemp("failclosed"), timeout_s=PII_TIMEOUT_S)
+    yield from _in_process_app(sim, tmp_path_factory.mktemp("failclosed"), timeout_s=ORDINARY_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def short_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from _in_process_app(sim, tmp_path_factory.mktemp("timeout"), timeout_s=SHORT_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
@@ -456,30 +465,52 @@ def test_detector_failure_refuses_with_503_and_forwards_nothing(
     assert sim.requests() == []
 
 
+class _BlockedDetection:
+    """A detection step that waits until the test releases it: it cannot beat any time limit."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.release = threading.Event()
+        self.returned = threading.Event()
+
+    def __call__(self, texts: Any) -> Any:
+        self.release.wait(timeout=120)
+        try:
+            return self.real(texts)
+        finally:
+            self.returned.set()
+
+
 def test_detector_timeout_refuses_with_503_and_forwards_nothing(
-    app_client: TestClient, app_key: str, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+    short_app_client: TestClient, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = app_client.app.state.services.detector.detect_many
-
-    def slow(texts: Any) -> Any:
-        time.sleep(PII_TIMEOUT_S + 1.0)
-        return real(texts)
-
-    monkeypatch.setattr(app_client.app.state.services.detector, "detect_many", slow)
+    key = _app_key_for(short_app_client, "timeout-service")
+    detector = short_app_client.app.state.services.detector
+    blocked = _BlockedDetection(detector.detect_many)
+    monkeypatch.setattr(detector, "detect_many", blocked)
     sim.clear()
-    started = time.monotonic()
-    response = _app_chat(app_client, app_key)
-    elapsed = time.monotonic() - started
-    _assert_has_error(response, 503, "pii_detection_unavailable")
-    assert elapsed < PII_TIMEOUT_S + 0.9, "the gateway waited for the slow detector instead of timing out"
-    time.sleep(1.2)  # let the abandoned detector thread finish: it must not forward anything late
-    assert sim.requests() == []
+    try:
+        response = _app_chat(short_app_client, key)
+        # Answered while the detection step is still blocked: the gateway did not wait for it.
+        assert not blocked.returned.is_set()
+        _assert_has_error(response, 503, "pii_detection_unavailable")
+    finally:
+        blocked.release.set()
+    assert blocked.returned.wait(timeout=60)
+    assert sim.requests() == []  # the abandoned step finished: nothing was forwarded late
 
 
 @pytest.fixture(scope="module")
 def ner_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     yield from _in_process_app(
-        sim, tmp_path_factory.mktemp("streamner"), timeout_s=PII_TIMEOUT_S, stream_ner=True
+        sim, tmp_path_factory.mktemp("streamner"), timeout_s=ORDINARY_TIMEOUT_S, stream_ner=True
+    )
+
+
+@pytest.fixture(scope="module")
+def short_ner_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from _in_process_app(
+        sim, tmp_path_factory.mktemp("streamnertimeout"), timeout_s=SHORT_TIMEOUT_S, stream_ner=True
     )
 
 
@@ -512,27 +543,28 @@ def test_stream_ner_failure_on_the_answer_ends_the_stream_without_done(
 
 
 def test_stream_ner_timeout_on_the_answer_ends_the_stream_without_done(
-    ner_app_client: TestClient, monkeypatch: pytest.MonkeyPatch
+    short_ner_app_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = _app_key_for(ner_app_client, "streamner-service")
-    real = ner_app_client.app.state.services.detector.detect
-
-    def slow(text: str) -> Any:
-        time.sleep(PII_TIMEOUT_S + 1.0)
-        return real(text)
-
-    monkeypatch.setattr(ner_app_client.app.state.services.detector, "detect", slow)
+    key = _app_key_for(short_ner_app_client, "streamnertimeout-service")
+    detector = short_ner_app_client.app.state.services.detector
+    # The request itself finds nothing at once (real detection could exceed the short limit on a
+    # loaded machine); the answer's name detection blocks until released.
+    monkeypatch.setattr(detector, "detect_many", lambda texts: [[] for _ in texts])
+    blocked = _BlockedDetection(detector.detect)
+    monkeypatch.setattr(detector, "detect", blocked)
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": "Note for Alice Brennan"}],
         "stream": True,
     }
-    started = time.monotonic()
-    with ner_app_client.stream(
-        "POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body
-    ) as response:
-        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
-    assert time.monotonic() - started < PII_TIMEOUT_S + 0.9
+    try:
+        with short_ner_app_client.stream(
+            "POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body
+        ) as response:
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        assert not blocked.returned.is_set()  # the stream ended while detection was still blocked
+    finally:
+        blocked.release.set()
+    assert blocked.returned.wait(timeout=60)
     assert "data: [DONE]" not in lines
     assert json.loads(lines[-1][6:])["error"]["code"] == "pii_detection_unavailable"
-    time.sleep(1.2)  # let the abandoned detector thread finish before the next test

@@ -20,14 +20,12 @@ from policies.rbac import (
     effective_pii_profile,
     effective_rate_limits,
     granting_roles,
-    has_known_role,
     has_permission,
     may_unmask,
     parse_rbac_policy,
     requires_subject,
     tenant_may_access,
     validate_role_assignment,
-    visible_models,
 )
 
 DEFAULT_ROLES = Path(__file__).resolve().parents[2] / "policies" / "defaults" / "roles.yaml"
@@ -46,7 +44,7 @@ def granted(policy: RBACPolicy, role: str) -> set[str]:
     return {p for p in PERMISSIONS if has_permission(policy, who(role), p)}
 
 
-# ----------------------------------------------------------------- default roles (policies/defaults/roles.yaml)
+# ------------------------------------------------- default roles (policies/defaults/roles.yaml)
 
 
 def test_default_roles_grant_exactly_the_design_table(policy: RBACPolicy) -> None:
@@ -104,11 +102,11 @@ def test_unknown_role_grants_nothing(policy: RBACPolicy) -> None:
     decision = authorize(policy, who("superuser"), "chat")
     assert not decision.allowed
     assert decision.reason == "no_known_role"
-    assert not has_known_role(policy, who("superuser", "root"))
+    assert not policy.known_roles(who("superuser", "root"))
 
 
 def test_unknown_role_beside_a_known_one_adds_nothing(policy: RBACPolicy) -> None:
-    assert has_known_role(policy, who("service", "superuser"))
+    assert [role.name for role in policy.known_roles(who("service", "superuser"))] == ["service"]
     assert not has_permission(policy, who("service", "superuser"), "keys:manage")
 
 
@@ -160,8 +158,12 @@ def test_key_model_allow_list_narrows_the_role(policy: RBACPolicy) -> None:
 
 def test_visible_models_follow_both_allow_lists() -> None:
     p = restricted_policy()
-    assert visible_models(p, who("small"), ["qwen-7b", "deepseek-v3", "qwen-72b"]) == ["qwen-7b", "qwen-72b"]
-    assert visible_models(p, who("small", models=("qwen-72b",)), ["qwen-7b", "qwen-72b"]) == ["qwen-72b"]
+
+    def chat_models(principal: Principal, models: list[str]) -> list[str]:
+        return [m for m in models if authorize(p, principal, "chat", m).allowed]
+
+    assert chat_models(who("small"), ["qwen-7b", "deepseek-v3", "qwen-72b"]) == ["qwen-7b", "qwen-72b"]
+    assert chat_models(who("small", models=("qwen-72b",)), ["qwen-7b", "qwen-72b"]) == ["qwen-72b"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from policies.output.config import CompiledRules, OutputPolicy, compile_rules_for_role, parse_output_policy
-from policies.output.stream_filter import StreamFilter, filter_text
+from policies.output.stream_filter import StreamFilter
+from tests.unit.output.whole_text import filter_text
 
 from .conftest import TEST_MAX_ENTITY_LEN, FakeSpan, regex_detector, run_chunks, split_at
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
+import threading
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -233,8 +233,13 @@ class _Broken:
 
 
 class _Slow:
+    """Detection that waits until released: it cannot finish before any time limit."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
     def detect_many(self, texts):
-        time.sleep(0.5)
+        self.release.wait(timeout=60)
         return [[] for _ in texts]
 
 
@@ -250,8 +255,12 @@ async def test_async_failure_and_timeout_fail_closed(detector: PIIDetector) -> N
         await aredact_chat_body(chat("John Smith"), _Broken(), profile(), pool)  # type: ignore[arg-type]
     assert "John" not in str(info.value)
     fast = DetectionPool(2, timeout_s=0.05, queue_timeout_s=5.0)
-    with pytest.raises(DetectionUnavailable, match="timed out"):
-        await aredact_completion_body({"prompt": "x"}, _Slow(), profile(), fast)  # type: ignore[arg-type]
+    slow = _Slow()
+    try:
+        with pytest.raises(DetectionUnavailable, match="timed out"):
+            await aredact_completion_body({"prompt": "x"}, slow, profile(), fast)  # type: ignore[arg-type]
+    finally:
+        slow.release.set()
     out, _, _ = await aredact_chat_body(chat("call 13812345678"), detector, profile(), pool)
     assert out["messages"][0]["content"] == "call [PHONE_NUMBER_1]"
 

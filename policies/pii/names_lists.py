@@ -1,0 +1,216 @@
+"""Names found from their company: members of a list of people, the speakers of a dialogue, and
+another mention of a part of a name already found in the same text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from policies.pii.names_context import (
+    LINE_START_RE,
+    LOWER_WORD_AFTER_RE,
+    PEOPLE_LIST_BEFORE_RE,
+    PLACE_PREPOSITION_RE,
+    SENTENCE_START_RE,
+    SPEAKER_AFTER_RE,
+)
+from policies.pii.names_lexicons import (
+    FIRST,
+    FIRST_COMMON,
+    LAST,
+    NAME,
+    OBFUSCATED,
+    STRONG,
+    UNKNOWN,
+    deleet,
+    lexicon_key,
+)
+from policies.pii.names_tokens import (
+    SCORE_CONTEXT,
+    SCORE_WEAK,
+    Token,
+    covered_indices,
+    firm_of_names,
+    list_members,
+    long_unknown,
+    not_a_person,
+    overlaps,
+    shapes_of,
+)
+
+
+def add_list_names(
+    text: str, tokens: list[Token], names: dict[int, tuple[int, float]], refused: set[int]
+) -> None:
+    """Members of a list of capitalized name-like words ("Morrison, Rogers and Torres", "Usamov
+    and Bowers") when one member is a name or a listed name that is no common word, or when a
+    word for people introduces the list ("founders:", "cc:"); in lower case only a list of
+    three or more listed first names ("silvana, adam, chad and caleb")."""
+    covered = covered_indices(names)
+    index = 0
+    while index < len(tokens):
+        if not tokens[index].flags & (NAME | UNKNOWN):
+            index += 1
+            continue
+        members = list_members(text, tokens, index)
+        if len(members) < 2:
+            index += 1
+            continue
+        index = members[-1][1]
+        if any(i in refused for a, b in members for i in range(a, b)):
+            continue
+        if len(members) == 2 and "," in text[tokens[members[0][1] - 1].end : tokens[members[1][0]].start]:
+            continue  # "in Tobel, Transunion": two members need "and", "or" or "&"
+        if PLACE_PREPOSITION_RE.search(text, 0, tokens[members[0][0]].start):
+            continue  # "in Leon and Eyrarodda"
+        if firm_of_names(text, tokens, members):
+            refused.update(i for a, b in members for i in range(a, b))
+            continue  # "The Clark, Romero and Hall Orchestra", "Owens, Duran & Oneal LLP"
+        words = [t for a, b in members for t in tokens[a:b] if t.shape != "initial"]
+        shapes = shapes_of(words)
+        introduced = PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
+        subject_pair = (
+            len(members) == 2
+            and shapes == {"title"}
+            and SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start) is not None
+            and LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end) is not None
+        )
+        if shapes == {"lower"}:
+            # Listed first names, and surnames or unlisted name-like words among a majority of them.
+            firsts = [t for t in words if t.flags & (FIRST | FIRST_COMMON | LAST) or long_unknown(t)]
+            strong_firsts = [t for t in firsts if t.flags & FIRST]
+            if not (
+                (len(members) >= 3 or introduced)
+                and len(firsts) == len(words)
+                and 2 * len(strong_firsts) > len(words)
+            ):
+                continue
+        elif not shapes <= {"title", "upper"}:
+            continue
+        elif not (
+            introduced
+            or any(i in covered for a, b in members for i in range(a, b))
+            or any(t.flags & (STRONG | OBFUSCATED) for t in words)
+            or (subject_pair and any(long_unknown(t) for t in words))
+        ):
+            continue
+        elif (
+            len(members) == 2
+            and not introduced
+            and not (
+                any(names.get(a, (0, 0.0))[1] >= SCORE_CONTEXT for a, _ in members)
+                or (
+                    shapes == {"title"}
+                    and SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start)
+                    and LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end)
+                )
+            )
+        ):
+            continue  # "Compare Coutts and Halifax": two firms read like two surnames
+        if not introduced and not all(
+            any(t.flags & (STRONG | UNKNOWN | OBFUSCATED) for t in tokens[a:b])
+            or a in covered
+            or (subject_pair and any(long_unknown(t) for t in words))
+            for a, b in members
+        ):
+            continue  # "May and June": common words only ("Muslija and Brown were" is two people)
+        score = SCORE_CONTEXT if introduced else SCORE_WEAK
+        for a, b in members:
+            if a in covered or any(i in covered for i in range(a, b)):
+                continue
+            before = text[max(0, tokens[a].start - 40) : tokens[a].start]
+            parts = [t for t in tokens[a:b] if t.shape != "initial"]
+            if not_a_person(text, tokens, a, b, before, parts):
+                continue
+            names[a] = (b, score)
+
+
+def add_speaker_names(
+    text: str, tokens: list[Token], names: dict[int, tuple[int, float]], refused: set[int]
+) -> None:
+    """Speakers of a dialogue: name-like words that open two lines or more, each followed by a
+    colon and no number ("Ubul: What a wife.\nNicole: Remember me?"), one of them a name."""
+    if text.count(":") < 2 or "\n" not in text:
+        return
+    covered = covered_indices(names)
+    labels: list[tuple[int, int]] = []
+    for index, token in enumerate(tokens):
+        if not LINE_START_RE.search(text, 0, token.start):
+            continue
+        end = index + 1
+        while end < len(tokens) and end - index < 3 and text[tokens[end - 1].end : tokens[end].start] == " ":
+            end += 1
+        for stop in range(end, index, -1):
+            if SPEAKER_AFTER_RE.match(text, tokens[stop - 1].end):
+                words = tokens[index:stop]
+                if all(t.flags & (NAME | UNKNOWN) and t.shape in ("title", "upper", "lower") for t in words):
+                    labels.append((index, stop))
+                break
+    if len(labels) < 2:
+        return
+    if not any(a in covered or any(t.flags & (STRONG | OBFUSCATED) for t in tokens[a:b]) for a, b in labels):
+        return
+    for a, b in labels:
+        if a in covered or any(i in refused for i in range(a, b)):
+            continue
+        if tokens[a].shape == "lower" and not all(t.flags & (FIRST | FIRST_COMMON) for t in tokens[a:b]):
+            continue
+        names[a] = (b, SCORE_CONTEXT)
+
+
+def add_repeated_names(
+    text: str,
+    tokens: list[Token],
+    names: dict[int, tuple[int, float]],
+    refused: set[int],
+    person_spans: Sequence[tuple[int, int]],
+) -> None:
+    """Another mention of a part of a name found in the same text ("Faina D. Yefremova ... early
+    Yefremova", "Maciej Borkowski and starring Borkowski"); parts that are common words
+    ("Grace", "Long") and initials do not spread."""
+    seeds: dict[str, float] = {}
+    lower_seeds: set[str] = set()  # parts found in lower case: "borna" repeats as "borna"
+    for index, (end, score) in names.items():
+        for token in tokens[index:end]:
+            if (
+                token.shape != "initial"
+                and token.flags & (STRONG | UNKNOWN | OBFUSCATED)
+                and len(token.text) > 2
+            ):
+                key = lexicon_key(token.text)
+                seeds[key] = max(seeds.get(key, 0.0), min(score, SCORE_CONTEXT))
+                if token.shape == "lower":
+                    lower_seeds.add(token.text)
+    for start, stop in person_spans:
+        inside = [t for t in tokens if start <= t.start and t.end <= stop and t.shape != "initial"]
+        if (
+            inside
+            and all(t.flags & (NAME | UNKNOWN) for t in inside)
+            and (len(inside) > 1 or inside[0].flags & (STRONG | OBFUSCATED))
+        ):
+            for token in inside:
+                if token.flags & (STRONG | UNKNOWN | OBFUSCATED) and len(token.text) > 2:
+                    seeds.setdefault(lexicon_key(token.text), SCORE_WEAK)
+    if not seeds:
+        return
+    covered = covered_indices(names)
+    for index, token in enumerate(tokens):
+        if not token.flags & (STRONG | UNKNOWN | OBFUSCATED) or len(token.text) < 3:
+            continue  # the same word as a seed has the seed's class
+        if index in covered or index in refused or token.shape not in ("title", "upper", "lower", "any"):
+            continue
+        if overlaps(person_spans, token.start, token.end):
+            continue  # the model's own call, which the analyzer may veto
+        key = lexicon_key(token.text)
+        seed = seeds.get(key)
+        if seed is None and not key.isalpha() and any(c.isalpha() for c in key):
+            seed = next((seeds[v] for v in deleet(key) if v in seeds), None)  # "Cardona ... Cardon4"
+        if seed is None or (
+            token.shape == "lower"
+            and not token.flags & (STRONG | OBFUSCATED)
+            and token.text not in lower_seeds
+        ):
+            continue
+        before = text[max(0, token.start - 40) : token.start]
+        if not_a_person(text, tokens, index, index + 1, before, [token]):
+            continue
+        names[index] = (index + 1, seed)

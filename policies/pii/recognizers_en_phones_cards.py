@@ -1,0 +1,216 @@
+"""Phone numbers (libphonenumber's, skipped when no 7-digit run; and a context-word recognizer
+for shapes it misses) and payment card numbers of any issuer (Luhn-checked, near a card word)."""
+
+from __future__ import annotations
+
+import re
+
+import regex
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (
+    PhoneRecognizer,
+)
+
+from policies.pii.checksums import is_luhn_valid
+from policies.pii.context import ContextWords
+from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.recognizers_zh_ids import is_plausible_cn_id
+
+_IPV4_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_PHONE_HINT_RE = re.compile(r"\d(?:[\s().\-+/]{0,3}\d){6}")
+
+
+class FastPhoneRecognizer(PhoneRecognizer):
+    """Presidio's libphonenumber recognizer, skipped when the text has no 7-digit run.
+
+    Numbers that libphonenumber validates for a region are reported at 0.6 rather than
+    0.4: validation already rules out most random digit strings.
+    """
+
+    SCORE = 0.6
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if not _PHONE_HINT_RE.search(text):
+            return []
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
+        return [r for r in results if not _IPV4_RE.fullmatch(text[r.start : r.end])]
+
+
+# A phone shape on normalized text. Normalization joins digit groups of 7 digits or more, so most
+# numbers arrive as one run ("+1 (415) 5550137", "+44 (0)2079460958", "06802987063"); groups it
+# leaves apart (fewer digits after an area code, "(37) 788-063"; date-like pairs, "71-33-52-22") are
+# matched here: groups of two digits or more with one separator kept throughout, so a list of
+# decimals ("37.58 38.21") is no phone. A trunk or exit prefix may stand before an area code in
+# brackets ("8 (495) 123-45-67"); an extension (x459, ext. 12, extension 4) belongs to the number.
+# Every repetition is bounded and separated by a mandatory character: linear.
+_PHONE_SHAPE_RE = regex.compile(
+    r"(?<![A-Za-z0-9_+\-/.@])(?P<cc>\+\d{1,3}[ \-.]?)?(?:\(0\) ?)?(?:(?:\d{1,3}[ \-]?)?\(\d{1,5}\)[ \-.]?)?"
+    r"(?P<number>\d{2,15}(?:(?P<sep>[ \-.])\d{2,15}(?:(?P=sep)\d{2,15}){0,3})?)"
+    r"(?P<ext>(?:x| ?(?:ext\.?|extension) ?)\d{1,6})?"
+    r"(?![A-Za-z0-9_@]|[.\-/]\d)",
+    regex.IGNORECASE,
+)
+_PHONE_CONTEXT = ContextWords(
+    [
+        *("phone", "phones", "phoned", "telephone", "telephoned", "tel", "ph", "mobile", "mob", "cell"),
+        *("cellphone", "call", "calls", "called", "calling", "callback", "call-back", "fax", "faxed"),
+        *("contact", "contacts", "contacted", "reach", "reached", "reachable", "number", "dial", "dialled"),
+        *("dialed", "landline", "hotline", "helpline", "pager", "bleep", "whatsapp", "sms", "ext"),
+        *("extension", "ring", "rang", "office", "desk", "direct line", "switchboard", "voicemail"),
+        *("message", "messages", "messaged", "texted", "text me", "answering", "answered"),
+        *("电话", "手机", "联系", "致电", "拨打", "来电", "回电", "座机", "固话", "传真", "热线", "号码"),
+        *("微信", "短信", "呼叫", "打给", "分机", "电联"),
+    ]
+)
+# Code systems whose numbers are clinical or logistic facts, not phones ("NDC 0002-1433-80").
+_CODE_SYSTEM_RE = regex.compile(
+    r"(?<![A-Za-z])(?:ndc|loinc|cpt|hcpcs|icd(?:-?1[01]|-?9)?(?:-cm)?|snomed(?: ct)?|sctid|rxnorm|lot|batch"
+    r"|gtin|udi|ean|isbn)"
+    r"(?![A-Za-z])(?:\s*(?:no\.?|number|code|id|#|:))?\s*$",
+    regex.IGNORECASE,
+)
+_COMPACT_DATE_RE = re.compile(
+    r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # 20240305
+    r"|(?:19|20)\d{2}(?:19|20)\d{2}"  # 2023-2024
+)
+# What is left of a date with its separators once normalization kept it apart: 2024-03-05, 12.05.2024.
+SEPARATED_DATE_RE = re.compile(
+    r"(?:19|20)\d{2}([-. ])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+    r"|(?:0?[1-9]|[12]\d|3[01])([-. ])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)?\d{2}"
+)
+
+
+def _phone_country_codes() -> frozenset[str]:
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    return frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+
+
+# ITU country calling codes (libphonenumber's table): "+" and one of these is a phone on its own.
+_COUNTRY_CODES = _phone_country_codes()
+
+
+class ContextPhoneRecognizer(RuleRecognizer):
+    """Phone shapes that libphonenumber does not vouch for: any shape next to a phone word (phone,
+    tel, call, fax, contact, office, desk, message, 电话, 手机 ...) at 0.7, and without one a number
+    written with a ``+`` and a real country calling code, or with an extension (x459, ext. 12), at 0.6.
+
+    libphonenumber rejects numbers with unassigned area codes and regional shapes outside its
+    regions (FastPhoneRecognizer reports only valid ones); next to a phone word a 7-15 digit number
+    is a phone all the same: over-redacting a number is cheap, leaking one is not. Dates (20240305,
+    2023-2024, 2024-03-05), numbers right after a code system's name (NDC, LOINC, CPT, ICD, lot)
+    and runs of one repeated digit are not phones.
+    """
+
+    entity_type = "PHONE_NUMBER"
+    SCORE = 0.7
+    WITHOUT_CONTEXT = 0.6
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if "PHONE_NUMBER" not in entities or not _PHONE_HINT_RE.search(text):
+            return []
+        has_words = _PHONE_CONTEXT.anywhere(text)
+        if not has_words and "+" not in text and not _has_extension_hint(text):
+            return []
+        results: list[RecognizerResult] = []
+        for match in _PHONE_SHAPE_RE.finditer(text):
+            without_ext = text[match.start() : match.start("ext")] if match.group("ext") else match.group(0)
+            digits = "".join(ch for ch in without_ext if ch.isdigit())
+            if not 7 <= len(digits) <= 15 or len(set(digits)) == 1 or _COMPACT_DATE_RE.fullmatch(digits):
+                continue
+            number = match.group("number")
+            if SEPARATED_DATE_RE.fullmatch(number) or _IPV4_RE.fullmatch(number):
+                continue  # a date or an IPv4 address kept apart by normalization
+            if _CODE_SYSTEM_RE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            if has_words and _PHONE_CONTEXT.near(text, match.start(), match.end()):
+                score = self.SCORE
+            elif match.group("ext") or _has_country_code(match.group("cc"), match.group("number")):
+                score = self.WITHOUT_CONTEXT
+            else:
+                continue
+            results.append(RecognizerResult("PHONE_NUMBER", match.start(), match.end(), score))
+        return results
+
+
+def _has_extension_hint(text: str) -> bool:
+    lowered = text.lower()
+    return "x" in lowered or "ext" in lowered
+
+
+def _has_country_code(cc: str | None, number: str) -> bool:
+    """Whether ``+`` leads to a real country calling code: in ``cc`` as written, or in the first
+    digits of the number when normalization glued them on ("+19031404508")."""
+    if cc is None:
+        return False
+    digits = "".join(ch for ch in cc + number if ch.isdigit())
+    return len(digits) >= 8 and any(digits[:size] in _COUNTRY_CODES for size in (1, 2, 3))
+
+
+# Any payment card number: 12 to 19 digits (normalization has joined its groups) with a valid Luhn
+# check, whatever its issuer prefix. Presidio's regex knows the classic prefixes only and missed
+# Mastercard's 2-series, 15-digit JCB (2131, 1800), 12-digit Maestro, RuPay, Mir, Verve, UATP.
+_CARD_RUN_RE = regex.compile(r"(?<![A-Za-z0-9_+\-.@/])\d{12,19}(?![A-Za-z0-9_@]|[.\-/]\d)")
+_CARD_CONTEXT = ContextWords(
+    [
+        *("card", "cards", "cc", "credit", "debit", "visa", "mastercard", "amex", "maestro", "jcb"),
+        *("discover", "diners", "unionpay", "rupay", "mir", "pan", "prepaid", "chargeback"),
+        *("卡号", "银行卡", "信用卡", "借记卡", "储蓄卡"),
+    ]
+)
+_ID_CARD_CONTEXT = ContextWords(["id card", "identity card", "身份证", "resident id", "公民身份"])
+_COMPACT_TIMESTAMP_RE = re.compile(
+    r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d)?"
+)
+
+
+class LuhnCardRecognizer(RuleRecognizer):
+    """Payment card numbers of any issuer: a run of 12-19 digits with a valid Luhn check is a card
+    number at 0.5, at 0.9 next to a card word (card, cc, credit, debit, visa, 卡号 ...).
+
+    A random long number passes Luhn one time in ten, so an order or accession number is sometimes
+    taken for a card: over-redacting a number is cheap, leaking a card is not. Not taken: numbers
+    right after a code system's name (SNOMED CT, GTIN, UDI, NDC, ...: clinical facts), compact
+    timestamps (202403051430) and resident-ID shapes (an 18-digit number with a province code and a
+    birth date) unless a card word is near, and runs of one repeated digit.
+    """
+
+    entity_type = "CREDIT_CARD"
+    ALONE = 0.5
+    WITH_CONTEXT = 0.9
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if "CREDIT_CARD" not in entities:
+            return []
+        results: list[RecognizerResult] = []
+        for match in _CARD_RUN_RE.finditer(text):
+            digits = match.group(0)
+            if len(set(digits)) == 1 or not is_luhn_valid(digits):
+                continue
+            if _CODE_SYSTEM_RE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            if _CARD_CONTEXT.near(text, match.start(), match.end()) and not _ID_CARD_CONTEXT.near(
+                text, match.start(), match.end()
+            ):
+                score = self.WITH_CONTEXT
+            elif _COMPACT_TIMESTAMP_RE.fullmatch(digits) or is_plausible_cn_id(digits):
+                continue
+            else:
+                score = self.ALONE
+            results.append(RecognizerResult("CREDIT_CARD", match.start(), match.end(), score))
+        return results
+
+
+# Driver's licence numbers right after a licence word: "driver's license number F162823540116",
+# "DL# D123-4567-8901", "driving licence MORGA657054SM9IJ". US states use one or two letters and
