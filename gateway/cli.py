@@ -430,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", help=argparse.SUPPRESS)
     sim.add_argument("--data-dir", help=argparse.SUPPRESS)
     sim.set_defaults(handler=cmd_engine_sim, no_settings=True)
+    from gateway.engine_cli import register as register_engine
+
+    register_engine(engine, _common)
 
     policy = sub.add_parser("policy", help="policy documents").add_subparsers(
         dest="policy_command", required=True
