@@ -1,7 +1,8 @@
 """The process's SQLAlchemy engine: one factory for the audit log, the key store and the CLI.
 
 SQLite files are created private (0600) before SQLite touches them, and every SQLite connection
-gets the same pragmas: write-ahead log, a full fsync per commit, a busy timeout, foreign keys.
+gets the same pragmas: write-ahead log, a full fsync per commit, a busy timeout, foreign keys,
+and ``secure_delete`` (deleted content is overwritten with zeros in the file, not left in free pages).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def apply_sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Erasure deletes data keys and clears ciphertext: every connection, the writer thread's
+    # included, must zero what it frees, or the bytes stay readable in the file's free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import structlog
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit.database import is_transient_db_error
 from audit.datakeys import DataKeys, ScopeKeys
@@ -36,6 +36,18 @@ from audit.writer import (
 )
 
 log = structlog.get_logger("audit.eraser")
+
+#: Checks run inside the erasure's locked transaction, before anything is removed: raising an
+#: :class:`AuditError` there refuses the erasure (the error reaches the caller as it is).
+ErasureGuard = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class _Refused(Exception):
+    """Carries a guard's refusal out of the retry loop unchanged."""
+
+    def __init__(self, error: AuditError) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -91,10 +103,13 @@ class Eraser:
         scopes: Sequence[str],
         seq_ranges: Sequence[tuple[int, int]],
         subject_ref: str | None,
+        guard: ErasureGuard | None = None,
     ) -> ErasureSummary:
         """Validate, then erase and declare atomically, trying again after lock conflicts until
-        ``append_timeout_s``; raises AuditError for invalid arguments (before any change) and
-        AuditUnavailable when the store cannot do it (nothing is erased then)."""
+        ``append_timeout_s``; raises AuditError for invalid arguments (before any change),
+        whatever AuditError ``guard`` raises (it runs under the append lock, so what it checks
+        cannot change before the erasure commits), and AuditUnavailable when the store cannot do
+        it (nothing is erased then)."""
         if any(not isinstance(scope, str) or not scope for scope in scopes):
             raise AuditError("erasure scopes must be non-empty strings")
         if subject_ref is not None and (not isinstance(subject_ref, str) or len(subject_ref) > 64):
@@ -109,9 +124,12 @@ class Eraser:
         while True:
             try:
                 summary, receipt, keys, checkpoint = await self._erase_once(
-                    header, scopes, ranges, subject_ref
+                    header, scopes, ranges, subject_ref, guard
                 )
                 break
+            except _Refused as refused:
+                log.info("audit.erase_refused", kind=header.kind, error=type(refused.error).__name__)
+                raise refused.error from None
             except Exception as exc:
                 attempt += 1
                 if is_transient_db_error(exc) and time.monotonic() < deadline:
@@ -157,15 +175,20 @@ class Eraser:
         scopes: Sequence[str],
         ranges: tuple[tuple[int, int], ...],
         subject_ref: str | None,
+        guard: ErasureGuard | None,
     ) -> tuple[ErasureSummary, AppendReceipt, ScopeKeys, Checkpoint | None]:
         d, r = deks_table.c, records_table.c
         fresh = await self._keys.prefetch({day_scope()})
         async with self._engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # Deleted keys and ciphertext are overwritten with zeros in the pages this
-                # connection frees, not left readable in the file's free space.
-                await conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            # (SQLite: every connection runs with secure_delete, audit.database, so the pages
+            # freed below are overwritten with zeros.)
             await begin_locked(conn)
+            if guard is not None:
+                try:
+                    await guard(conn)
+                except AuditError as exc:
+                    await conn.rollback()
+                    raise _Refused(exc) from None
             key_ids = sorted(
                 str(row[0])
                 for row in (await conn.execute(select(d.key_id).where(d.scope.in_(sorted(scopes))))).all()

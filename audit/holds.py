@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.dsr_common import Actor, aware, check_subject_id, record_operation, us_of
 from audit.dsr_errors import HoldNotFound, InvalidDsrRequest
@@ -117,23 +118,48 @@ def _hold_of(row: Row[Any]) -> Hold:
     )
 
 
-async def list_holds(
-    audit: AuditLog, *, include_released: bool = False, tenant: str | None = None
-) -> list[Hold]:
-    """Holds, oldest first; active ones only unless ``include_released``; with ``tenant``, only
-    holds bound to that tenant (the route narrows a tenant-bound caller this way)."""
+def _holds_query(include_released: bool, tenant: str | None) -> Any:
     h = holds_table.c
     stmt = select(holds_table).order_by(h.created_us, h.hold_id)
     if not include_released:
         stmt = stmt.where(h.released_us.is_(None))
     if tenant is not None:
         stmt = stmt.where(h.tenant == tenant)
+    return stmt
+
+
+async def read_holds(conn: AsyncConnection) -> list[Hold]:
+    """The active holds, read through ``conn`` (an erasure's guard reads them inside its locked
+    transaction, so a hold committed while the erasure waited for the lock is seen)."""
+    return [_hold_of(row) for row in (await conn.execute(_holds_query(False, None))).all()]
+
+
+async def list_holds(
+    audit: AuditLog, *, include_released: bool = False, tenant: str | None = None
+) -> list[Hold]:
+    """Holds, oldest first; active ones only unless ``include_released``; with ``tenant``, only
+    holds bound to that tenant (the route narrows a tenant-bound caller this way)."""
     try:
         async with audit.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_holds_query(include_released, tenant))).all()
     except Exception:
         raise AuditUnavailable("legal holds cannot be read") from None
     return [_hold_of(row) for row in rows]
+
+
+async def get_hold(audit: AuditLog, hold_id: str) -> Hold:
+    """The hold ``hold_id`` (active or released); raises :class:`HoldNotFound` when there is none
+    (a malformed id included)."""
+    if not isinstance(hold_id, str) or not 0 < len(hold_id) <= 32:
+        raise HoldNotFound("?")
+    try:
+        async with audit.engine.connect() as conn:
+            row = (await conn.execute(select(holds_table).where(holds_table.c.hold_id == hold_id))).first()
+    except Exception:
+        raise AuditUnavailable("legal holds cannot be read") from None
+    if row is None:
+        raise HoldNotFound(hold_id)
+    return _hold_of(row)
 
 
 async def create_hold(

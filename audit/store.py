@@ -32,7 +32,7 @@ from audit.database import (
     prepare_sqlite_file,
 )
 from audit.datakeys import DataKeys
-from audit.eraser import Eraser, ErasureSummary, ShredSummary
+from audit.eraser import Eraser, ErasureGuard, ErasureSummary, ShredSummary
 from audit.erasure import ERASURE_KIND, ErasureDeclaration
 from audit.errors import AuditError, AuditIntegrityError, AuditUnavailable, KeyUnavailable
 from audit.files import ensure_private_dir, load_or_create_secret
@@ -55,6 +55,7 @@ __all__ = [
     "AuditLog",
     "AuditSettings",
     "AuditStats",
+    "ErasureGuard",
     "ErasureSummary",
     "InvalidCursor",
     "RecordFilter",
@@ -248,6 +249,7 @@ class AuditLog:
         role: str | None = None,
         tenant: str | None = None,
         request_id: str | None = None,
+        guard: ErasureGuard | None = None,
     ) -> ErasureSummary:
         """Remove content and declare it, atomically: delete the data keys of ``scopes`` (the content
         of every record sealed under them), the ciphertext of the records in ``seq_ranges`` and, with
@@ -258,10 +260,13 @@ class AuditLog:
         The erasure record carries ``subject_ref`` and the caller's principal, role, tenant and
         request id in its header; its payload holds only counts, key ids and seq ranges. Records
         stay as tombstones (header and hashes), so the chain still verifies.
+        ``guard(conn)`` runs first inside that transaction, after the lock is taken: checks that
+        must hold when the erasure commits (legal holds) read through ``conn`` there, and an
+        :class:`AuditError` it raises refuses the erasure and reaches the caller unchanged.
         Raises AuditUnavailable if the store cannot do it (nothing is erased then).
         """
         header = AuditEvent(kind=kind, principal=principal, role=role, tenant=tenant, request_id=request_id)
-        return await self._eraser.erase(header, scopes, seq_ranges, subject_ref)
+        return await self._eraser.erase(header, scopes, seq_ranges, subject_ref, guard)
 
     async def shred_subject(
         self,

@@ -24,10 +24,14 @@ from gateway.dependencies import dependencies
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.guards import access_guard, record_decision
 from gateway.middleware import new_request_id, read_json_body, request_context_middleware
+from gateway.observability.runtime import seed_vocabularies
 from gateway.pipeline.background import drain_background, run_in_background
+from gateway.retention_schedule import start_retention_schedule, stop_retention_schedule
 from gateway.routes.admin import admin_routes
 from gateway.routes.audit import audit_routes
+from gateway.routes.dsr import dsr_routes
 from gateway.routes.health import healthz, readyz
+from gateway.routes.metrics import metrics_endpoint
 from gateway.routes.openai import chat_completions, completions, list_models
 from gateway.services import Services, open_services
 from gateway.settings import Settings
@@ -52,6 +56,7 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
         async with open_services(settings, settings.engine.urls) as services:
             app.state.services = services
             app.state.simulated_engine = simulated_engine
+            seed_vocabularies(services.observability.metrics, routes=[row[0] for row in route_table(app)])
             _reload_on_sighup(services)
             log.info(
                 "gateway.started",
@@ -60,10 +65,12 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
                 pii=settings.pii.enabled,
                 storage=settings.database_url.split(":", 1)[0],
             )
+            retention_schedule = start_retention_schedule(services, app.state)
             try:
                 yield
             finally:
                 log.info("gateway.stopping")
+                await stop_retention_schedule(retention_schedule)
                 # Records still being written in the background (abandoned streams, reloads) go
                 # into the audit log before it closes.
                 await drain_background(services, DRAIN_TIMEOUT_S)
@@ -77,6 +84,8 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
             list_models,
             *admin_routes,
             *audit_routes,
+            *dsr_routes,
+            metrics_endpoint,
         ],
         dependencies=dependencies(),
         # Identity first (request.user), then the permission guard on every route.

@@ -18,8 +18,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from audit.dsr_errors import HoldNotFound, InvalidDsrRequest, UnderLegalHold
 from audit.errors import AuditError, AuditUnavailable
 from audit.store import InvalidCursor
+from audit.subject_erase import RecordsOfAnotherTenant
 from engine.errors import EngineBadResponse, EngineRejected, EngineUnavailable
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.ratelimit import RateLimiterUnavailable
@@ -175,6 +177,33 @@ def _invalid_cursor(_exc: InvalidCursor) -> Response[Any]:
     return _response(400, "The cursor is not valid.", "invalid_request_error", "invalid_cursor", "cursor")
 
 
+def _invalid_dsr_request(exc: InvalidDsrRequest) -> Response[Any]:
+    # The audit package writes these messages from field names and bounds, never values.
+    message = str(exc)
+    return _response(
+        400, f"{message[:1].upper()}{message[1:]}.", "invalid_request_error", "invalid_request", exc.field
+    )
+
+
+def _hold_not_found(_exc: HoldNotFound) -> Response[Any]:
+    # The id is not echoed: it is text the caller chose.
+    return _response(404, "No active legal hold has this id.", "not_found_error", "hold_not_found", "hold_id")
+
+
+def _under_legal_hold(exc: UnderLegalHold) -> Response[Any]:
+    body = error_body(
+        f"Refused: legal hold {exc.hold_id} covers these records; nothing was erased.",
+        "invalid_request_error",
+        "under_legal_hold",
+    )
+    body["error"]["hold_id"] = exc.hold_id
+    return Response(content=body, status_code=409, media_type=MediaType.JSON)
+
+
+def _records_of_another_tenant(_exc: RecordsOfAnotherTenant) -> Response[Any]:
+    return _response(403, "This object belongs to another tenant.", "permission_error", "tenant_mismatch")
+
+
 def _audit_error(_exc: AuditError) -> Response[Any]:
     return _response(
         503,
@@ -249,6 +278,11 @@ _HANDLERS: dict[type[Exception], Callable[[Any], Response[Any]]] = {
     PolicyViolation: _policy_violation,
     DetectionUnavailable: _detection_unavailable,
     InvalidCursor: _invalid_cursor,
+    # Before the generic AuditError (503): the nearest class in the MRO wins.
+    InvalidDsrRequest: _invalid_dsr_request,
+    HoldNotFound: _hold_not_found,
+    UnderLegalHold: _under_legal_hold,
+    RecordsOfAnotherTenant: _records_of_another_tenant,
     AuditError: _audit_error,
     AuditUnavailable: _audit_error,
     RateLimiterUnavailable: _rate_limiter_unavailable,
@@ -281,9 +315,7 @@ def _handler_for(
     return handle
 
 
-EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    cls: _handler_for(handler) for cls, handler in _HANDLERS.items()
-}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {cls: _handler_for(handler) for cls, handler in _HANDLERS.items()}
 """Litestar's ``exception_handlers`` mapping: every error type the gateway knows, and a last resort."""
 
 
@@ -302,6 +334,8 @@ def _declared_field(exc: ValidationException) -> str | None:
         if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
             return key
     return None
+
+
 def _with_details(message: str, details: dict[str, object]) -> str:
     """Name the entity types / indicators / rules a policy refusal is about (never values)."""
     names: list[str] = []

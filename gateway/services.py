@@ -22,6 +22,7 @@ from engine.client import EngineClient, EngineConfig
 from gateway.auth.jwt import JWTSettings, JWTVerifier
 from gateway.auth.keys import KeyStore
 from gateway.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from gateway.observability.runtime import Observability, start_observability
 from gateway.settings import Settings
 from policies.bundle import PolicyBundle, PolicyHolder
 from policies.pii.offload import DetectionPool
@@ -71,6 +72,8 @@ class Services:
     detectors: DetectorHolder
     jwt: JWTVerifier | None
     pii_pool: DetectionPool
+    # Metrics and tracing of this app (gateway.observability); GET /metrics reads it.
+    observability: Observability
     pii_cache_key: bytes = field(default=b"", repr=False)
     # Tasks that outlive their request (audit records of abandoned streams, SIGHUP reloads):
     # the lifespan waits for them (gateway.pipeline.drain_background) before the audit log closes.
@@ -172,6 +175,7 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
     jwt: JWTVerifier | None = None
     limiter: RateLimiter | None = None
     pii_pool: DetectionPool | None = None
+    observability: Observability | None = None
     try:
         keys = await open_key_store(settings, db)
         audit = await AuditLog.open(audit_settings(settings), engine=db)
@@ -208,6 +212,11 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             settings.pii.timeout_s,
             settings.pii.queue_timeout_s,
         )
+        observability = start_observability(
+            settings.observability,
+            policy=policies.current,
+            models=[*settings.engine.model_aliases, *settings.engine.model_aliases.values()],
+        )
         services = Services(
             settings=settings,
             db=db,
@@ -219,10 +228,13 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             detectors=DetectorHolder(detector),
             jwt=jwt,
             pii_pool=pii_pool,
+            observability=observability,
             pii_cache_key=pii_cache_key,
         )
         yield services
     finally:
+        if observability is not None:
+            observability.close()
         if pii_pool is not None:
             pii_pool.close()
         if jwt is not None:

@@ -123,8 +123,41 @@ class RateLimitSettings(_Section, frozen=True, kw_only=True):
     redis_url: str = ""
 
 
+class RetentionSettings(_Section, frozen=True, kw_only=True):
+    # Seconds between the gateway's own retention runs (0: none; run `gateway retention run`
+    # or POST /admin/retention/run instead). The first run comes one interval after start.
+    schedule_interval_s: NonNegativeFloat = 0.0
+    # Records per erasure transaction of a scheduled run: the gateway keeps serving between them.
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+
+
 class LoggingSettings(_Section, frozen=True, kw_only=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ObservabilitySettings(_Section, frozen=True, kw_only=True):
+    # OTLP over HTTP (traces, and metrics with otlp_metrics): the collector's base URL, to which
+    # /v1/traces and /v1/metrics are added. Empty: nothing is exported and nothing is sent anywhere.
+    otlp_endpoint: Annotated[str, msgspec.Meta(pattern=r"^(https?://\S+)?$")] = ""
+    # Sent with every export (a collector's credentials); never logged.
+    otlp_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    # PEM file of the CA that signs the collector's certificate (empty: the system's CAs), and a
+    # client certificate and key for mutual TLS.
+    otlp_ca_file: str = ""
+    otlp_client_cert_file: str = ""
+    otlp_client_key_file: str = ""
+    otlp_timeout_s: Seconds = 10.0
+    otlp_metrics: bool = False
+    otlp_metrics_interval_s: Annotated[float, msgspec.Meta(ge=1)] = 30.0
+    # Share of new traces recorded (a caller's sampled traceparent is always followed).
+    trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+    service_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")] = "compliance-gateway"
+    # 0: GET /metrics on the gateway's own port (permission metrics:read). Otherwise a separate
+    # listener on 127.0.0.1 at this port serves the metrics without a credential, and the
+    # gateway's port answers /metrics with 404.
+    metrics_port: Port = 0
+    # Server-Timing header (gateway, upstream, pii, audit durations) on proxied answers.
+    server_timing: bool = True
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -137,7 +170,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     audit: AuditSettingsSection = msgspec.field(default_factory=AuditSettingsSection)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
 
     # Derived paths: one place decides where things live under the data directory.
     @property
@@ -163,7 +198,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 _LIST_FIELDS = {("engine", "urls"), ("auth", "jwt_algorithms")}
 # "a=b,c=d" in the environment.
-_MAP_FIELDS = {("auth", "jwt_role_map"), ("engine", "model_aliases")}
+_MAP_FIELDS = {("auth", "jwt_role_map"), ("engine", "model_aliases"), ("observability", "otlp_headers")}
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -247,6 +282,27 @@ def _check_values(settings: Settings) -> None:
             settings.server.workers == 1 or bool(settings.ratelimit.redis_url),
             "ratelimit.redis_url",
             "is required with more than one worker (in-memory limits would be per process)",
+        ),
+        (
+            settings.retention.schedule_interval_s == 0 or settings.retention.schedule_interval_s >= 1,
+            "retention.schedule_interval_s",
+            "is 0 (no scheduled runs) or at least 1 second",
+        ),
+        (
+            settings.retention.schedule_interval_s == 0 or settings.server.workers == 1,
+            "retention.schedule_interval_s",
+            "needs a single worker (each worker process would run its own schedule)",
+        ),
+        (
+            settings.server.workers == 1 or not settings.observability.metrics_port,
+            "observability.metrics_port",
+            "needs a single worker (each worker process has its own metrics)",
+        ),
+        (
+            not settings.observability.metrics_port
+            or settings.observability.metrics_port != settings.server.port,
+            "observability.metrics_port",
+            "must differ from server.port",
         ),
     ]
     checks.extend(_model_alias_checks(settings.engine.model_aliases))

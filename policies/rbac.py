@@ -43,6 +43,7 @@ Permission = Literal[
     "retention:run",
     "engine:manage",
     "openapi:read",
+    "metrics:read",
 ]
 #: Every permission a role may grant (the closed vocabulary of roles.yaml).
 PERMISSIONS: frozenset[str] = frozenset(get_args(Permission))

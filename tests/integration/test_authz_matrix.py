@@ -145,3 +145,29 @@ def test_separation_of_duties_in_default_roles() -> None:
     assert "policy:reload" not in roles["auditor"].permissions
     assert "policy:reload" not in roles["dpo"].permissions
     assert "pii:unmask" not in roles["service"].permissions
+
+
+DSR_ROUTE_PERMISSIONS = {
+    ("/admin/retention/run", "POST"): "retention:run",
+    ("/dsr/subjects/{subject_id:str}/export", "GET"): "dsr:export",
+    ("/dsr/find", "POST"): "dsr:export",
+    ("/dsr/subjects/{subject_id:str}", "DELETE"): "dsr:erase",
+    ("/dsr/records/erase", "POST"): "dsr:erase",
+    ("/dsr/holds", "POST"): "dsr:hold",
+    ("/dsr/holds", "GET"): "dsr:hold",
+    ("/dsr/holds/{hold_id:str}", "DELETE"): "dsr:hold",
+}
+
+
+def test_data_subject_and_retention_routes_declare_their_permissions() -> None:
+    settings = load_settings(environ={}, overrides={"engine": {"urls": ["http://127.0.0.1:1"]}})
+    declared = {
+        (path, method): handler.opt.get("permission")
+        for path, method, handler in route_table(create_app(settings))
+        if method != "OPTIONS" and (path.startswith("/dsr") or path.startswith("/admin/retention"))
+    }
+    assert declared == DSR_ROUTE_PERMISSIONS
+    # Only dpo may export, erase and hold; only admin runs retention.
+    for permission in ("dsr:export", "dsr:erase", "dsr:hold"):
+        assert [role for role in ROLES if permission in POLICY.roles[role].permissions] == ["dpo"]
+    assert [role for role in ROLES if "retention:run" in POLICY.roles[role].permissions] == ["admin"]

@@ -61,6 +61,7 @@ def test_default_roles_grant_exactly_the_design_table(policy: RBACPolicy) -> Non
         "engine:manage",
         "audit:verify",
         "openapi:read",
+        "metrics:read",
     }
 
 
