@@ -4,9 +4,12 @@ for shapes it misses) and payment card numbers of any issuer (Luhn-checked, near
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import cast
 
+import phonenumbers
 import regex
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     PhoneRecognizer,
@@ -21,8 +24,52 @@ _IPV4_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _PHONE_HINT_RE = re.compile(r"\d(?:[\s().\-+/]{0,3}\d){6}")
 
 
+# Every number libphonenumber validates has 7 characters at least: GB's shortest national numbers
+# have 7 digits, the US's 10, and a number in international form "+", a country code and the
+# shortest national number anywhere ("+43" and 4 digits). Shorter candidates (doses, times, "96")
+# cannot match, so the matcher skips them instead of parsing each one.
+MIN_PHONE_CANDIDATE = 7
+# Parse-and-verify outcomes remembered per candidate: a stream's detector sees the same number
+# again with more text around it (the held word, then its left context).
+_VERIFIED_LIMIT = 4096
+_verified: dict[tuple[str, str, str, str | None, int], phonenumbers.PhoneNumber | None] = {}
+
+
+def _neighbour_class(ch: str) -> str:
+    """What the matcher's verdict can depend on in a character next to a candidate: only letters,
+    combining marks, currency signs and "%" may reject it, so every other character is alike."""
+    if ch == "%" or unicodedata.category(ch) in ("Sc", "Mn") or ch.isalpha():
+        return ch
+    return ""
+
+
+class _RememberingMatcher(phonenumbers.PhoneNumberMatcher):
+    """libphonenumber's matcher, remembering its verdict on each candidate. The verdict depends on
+    the candidate, the region, the leniency and the characters right before and after it (a Latin
+    letter or a currency sign there rejects it): those make the key, so the matches are the same.
+    The stream filter's second look at a number, with its left context, then costs no parse."""
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
+        end = offset + len(candidate)
+        before = _neighbour_class(self.text[offset - 1]) if offset > 0 else ""
+        after = _neighbour_class(self.text[end]) if end < len(self.text) else ""
+        key = (candidate, before, after, self.preferred_region, int(self.leniency))
+        try:
+            number = _verified[key]
+        except KeyError:
+            match: phonenumbers.PhoneNumberMatch | None = super()._parse_and_verify(candidate, offset)
+            if len(_verified) >= _VERIFIED_LIMIT:
+                _verified.clear()
+            _verified[key] = number = match.number if match is not None else None
+        if number is None:
+            return None
+        return phonenumbers.PhoneNumberMatch(offset, candidate, number)
+
+
 class FastPhoneRecognizer(PhoneRecognizer):
-    """Presidio's libphonenumber recognizer, skipped when the text has no 7-digit run.
+    """Presidio's libphonenumber recognizer, skipped when the text has no 7-digit run, with the
+    same matches for less work: candidates too short to be valid are not parsed, a candidate seen
+    before is not parsed again, and no region is looked up for the explanation.
 
     Numbers that libphonenumber validates for a region are reported at 0.6 rather than
     0.4: validation already rules out most random digit strings.
@@ -39,8 +86,17 @@ class FastPhoneRecognizer(PhoneRecognizer):
     ) -> list[RecognizerResult]:
         if not _PHONE_HINT_RE.search(text):
             return []
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
-        return [r for r in results if not _IPV4_RE.fullmatch(text[r.start : r.end])]
+        results: list[RecognizerResult] = []
+        for region in self.supported_regions:
+            matcher = _RememberingMatcher(
+                text, region, leniency=cast(int, self.leniency), min_candidate_length=MIN_PHONE_CANDIDATE
+            )
+            for match in matcher:
+                if not _IPV4_RE.fullmatch(text[match.start : match.end]):
+                    result = self._get_recognizer_result(match, text, region, nlp_artifacts)  # type: ignore[no-untyped-call]
+                    results.append(result)
+        deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
+        return deduplicated
 
 
 # A phone shape on normalized text. Normalization joins digit groups of 7 digits or more, so most

@@ -17,7 +17,8 @@ institutions named after people ("St. Jude", "Johns Hopkins Hospital") are not n
 
 The parts: :mod:`policies.pii.names_lexicons` (lexicons, word classes), :mod:`policies.pii.names_context`
 (cue words and context patterns), :mod:`policies.pii.names_tokens` (tokens and shared span rules),
-:mod:`policies.pii.names_lists` (lists, dialogue speakers, repeated mentions).
+:mod:`policies.pii.names_lists` (lists, dialogue speakers, repeated mentions),
+:mod:`policies.pii.names_pseudonyms` (name parts next to the gateway's own ``[PERSON_n]`` tokens).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from policies.pii.names_lexicons import (
     shipped_lexicons,
 )
 from policies.pii.names_lists import add_list_names, add_repeated_names, add_speaker_names
+from policies.pii.names_pseudonyms import add_pseudonym_neighbours
 from policies.pii.names_tokens import (
     MAX_PARTS,
     NOT_A_PERSON,
@@ -160,6 +162,7 @@ class PersonNameRecognizer(RuleRecognizer):
                 add_list_names(text, tokens, names, refused)
             add_speaker_names(text, tokens, names, refused)
             add_repeated_names(text, tokens, names, refused, person_spans)
+        add_pseudonym_neighbours(text, tokens, names, refused)
         return [(tokens[i].start, tokens[end - 1].end, score) for i, (end, score) in sorted(names.items())]
 
     def rejects(self, text: str, start: int, end: int) -> bool:

@@ -2,7 +2,8 @@
 
 The recognizers live in their own modules: :mod:`policies.pii.recognizers_zh_ids` (ID cards,
 mobile numbers, bank cards, passports), :mod:`policies.pii.recognizers_zh_names` (names in Han
-characters), :mod:`policies.pii.recognizers_zh_pinyin` (names in pinyin) and
+characters; the character classes in :mod:`policies.pii.names_zh_chars`, names with a middle dot in
+:mod:`policies.pii.recognizers_zh_dotted`), :mod:`policies.pii.recognizers_zh_pinyin` (names in pinyin) and
 :mod:`policies.pii.recognizers_zh_address` (addresses). This module gathers them under one name.
 """
 

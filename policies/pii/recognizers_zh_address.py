@@ -38,7 +38,10 @@ _ADDRESS_RE = regex.compile(
     r"(?P<number>" + _FIRST_UNIT + _MORE_UNITS + r")?"
     # The building after the number (建国路88号SOHO现代城), and its own units.
     r"(?:(?<=[号弄栋幢座]) ?(?P<building>(?:[A-Za-z]{2,12}|" + _PB + r"){1,10}?(?:大厦|广场|中心|花园|小区|"
-    r"公寓|苑|城|家园|新村|大楼|写字楼|天街|园|府|湾|公馆|商城))(?P<inner>" + _MORE_UNITS + r"))?"
+    r"公寓|苑|城|家园|新村|大楼|写字楼|天街|园|府|湾|公馆|商城)"
+    # An estate of any name (恒大名都, 书香门第) when a building or unit number follows it.
+    r"|(?:[A-Za-z]{2,12}|" + _PB + r"){2,10}?(?= ?\d+ ?(?:栋|幢|座|号楼|单元)))"
+    r"(?P<inner>" + _MORE_UNITS + r"))?"
 )
 
 
