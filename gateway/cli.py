@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,17 @@ def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
 OnStarted = Callable[[str], Awaitable[bool]]
 
 
+def _run_on_uvloop(main: Coroutine[Any, Any, int]) -> int:
+    """Run the server on uvloop when it is installed, as uvicorn's ``loop="auto"`` would (the
+    pre-bound listener is served with our own event loop, which uvicorn does not choose)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def _run_server(
     settings: Settings,
     sock: socket.socket | None,
@@ -273,7 +284,7 @@ def _run_server(
 
     try:
         with listener:
-            return asyncio.run(serve())
+            return _run_on_uvloop(serve())
     except KeyboardInterrupt:
         return 0
 

@@ -2,6 +2,11 @@
 
 Declare them with the aliases below (``services: ServicesDep``): a plain ``services: Services``
 works too, but Litestar then validates the object on every request (and warns).
+
+The providers form a chain (``services`` <- ``principal`` <- ``policy``): Litestar resolves
+dependencies that do not depend on each other concurrently, with an anyio task group and one task
+per provider on every request, which cost about 6-7% of the event loop's time under load (py-spy,
+issue 20); a chain is resolved one after another with plain awaits.
 """
 
 from __future__ import annotations
@@ -34,13 +39,20 @@ def provide_services(state: State) -> Services:
     return services
 
 
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """Dependency ``principal``: ``request.user``, set by the authentication middleware."""
+def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
+    """Dependency ``principal``: ``request.user``, set by the authentication middleware.
+
+    (``services`` only orders it after ``services``: see the module doc.)
+    """
     return principal_of(request)
 
 
-def provide_policy(request: Request[Any, Any, Any]) -> PolicyBundle:
-    """Dependency ``policy``: the guard's snapshot, so one request sees one policy."""
+def provide_policy(request: Request[Any, Any, Any], principal: PrincipalDep) -> PolicyBundle:
+    """Dependency ``policy``: the guard's snapshot, so one request sees one policy.
+
+    (``principal`` orders it after ``principal``, which refuses a request without a caller: see
+    the module doc.)
+    """
     return policy_of(request)
 
 

@@ -60,5 +60,5 @@ def configure_logging(level: str = "info") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # Presidio's decision-process trace would print analyzed text; it must never be switched on.
     logging.getLogger("decision_process").disabled = True
-    for noisy in ("httpx", "httpcore", "presidio-analyzer", "jieba", "asyncio", "alembic"):
+    for noisy in ("httpx", "httpcore", "aiohttp", "presidio-analyzer", "jieba", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -48,7 +48,8 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
     except Exception as exc:
         await record_failure(services.audit, context, exc)
         raise
-    filt = make_filter(exchange, filter_settings(services), streaming=False)
+    settings = filter_settings(services)
+    filt = make_filter(exchange, settings, streaming=False)
     drop_logprobs(answer)
     raw: dict[str, dict[str, str]] = {}
 
@@ -56,8 +57,13 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
         raw.update(filter_whole_answer(answer, filt))
 
     try:
-        # NER on a whole answer takes milliseconds: keep it off the event loop, bounded in time.
-        await services.pii_pool.run(filter_answer)
+        if context.detector is not None and settings.answer_ner:
+            # NER on a whole answer takes milliseconds: keep it off the event loop, bounded in time.
+            await services.pii_pool.run(filter_answer)
+        else:
+            # Output rules and pattern recognizers only, as a stream runs them chunk by chunk on
+            # the loop: cheaper than the hop to a pool thread (issue 20).
+            filter_answer()
     except Exception as exc:
         await record_failure(services.audit, context, exc, answer=raw)
         if isinstance(exc, DetectionUnavailable):

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
-from engine.client import EngineClient, EngineConfig
 from engine.errors import EngineUnavailable
 from engine.models import ModelCatalog
 
@@ -130,17 +128,3 @@ async def test_cards_without_a_name_are_ignored() -> None:
     models = ModelCatalog(fetch, clock=Clock())
     assert [c["id"] for c in await models.cards()] == ["org/b"]
     assert not await models.is_served("5") and not await models.is_served("org/a")
-
-
-async def test_the_engine_client_asks_its_workers_for_the_list() -> None:
-    paths: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        paths.append(request.url.path)
-        return httpx.Response(200, json={"object": "list", "data": [{"id": "org/a", "object": "model"}]})
-
-    client = EngineClient(EngineConfig(urls=("http://engine.test",)), transport=httpx.MockTransport(handler))
-    async with client:
-        assert await client.models.is_served("org/a")
-        assert not await client.models.is_served("org/b")
-    assert paths == ["/v1/models"]
