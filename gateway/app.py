@@ -30,7 +30,7 @@ from gateway.retention_schedule import start_retention_schedule, stop_retention_
 from gateway.routes.admin import admin_routes
 from gateway.routes.audit import audit_routes
 from gateway.routes.dsr import dsr_routes
-from gateway.routes.health import healthz, readyz
+from gateway.routes.health import engine_workers, healthz, readyz
 from gateway.routes.metrics import metrics_endpoint
 from gateway.routes.openai import chat_completions, completions, list_models
 from gateway.services import Services, open_services
@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, simulated_engine: bool = False) -> Litesta
         route_handlers=[
             healthz,
             readyz,
+            engine_workers,
             chat_completions,
             completions,
             list_models,

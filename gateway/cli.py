@@ -442,8 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--data-dir", help=argparse.SUPPRESS)
     sim.set_defaults(handler=cmd_engine_sim, no_settings=True)
     from gateway.engine_cli import register as register_engine
+    from gateway.engine_status_cli import register as register_engine_status
 
     register_engine(engine, _common)
+    register_engine_status(engine, _common)
 
     policy = sub.add_parser("policy", help="policy documents").add_subparsers(
         dest="policy_command", required=True

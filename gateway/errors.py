@@ -23,6 +23,7 @@ from audit.errors import AuditError, AuditUnavailable
 from audit.store import InvalidCursor
 from audit.subject_erase import RecordsOfAnotherTenant
 from engine.errors import EngineBadResponse, EngineRejected, EngineUnavailable
+from engine.pool.errors import EngineSaturated
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.ratelimit import RateLimiterUnavailable
 from policies.errors import DetectionUnavailable, PolicyDocumentError, PolicyViolation
@@ -230,6 +231,16 @@ def _engine_unavailable(_exc: EngineUnavailable) -> Response[Any]:
     return _response(503, "No model worker is available.", "service_unavailable", "engine_unavailable")
 
 
+def _engine_saturated(exc: EngineSaturated) -> Response[Any]:
+    return _response(
+        429,
+        "Every model worker is busy; retry later.",
+        "rate_limit_error",
+        "engine_saturated",
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+
+
 def _engine_rejected(exc: EngineRejected) -> Response[Any]:
     # The engine's own wording is not passed on: it is text the output filter never saw.
     return _response(
@@ -287,6 +298,8 @@ _HANDLERS: dict[type[Exception], Callable[[Any], Response[Any]]] = {
     AuditUnavailable: _audit_error,
     RateLimiterUnavailable: _rate_limiter_unavailable,
     PolicyDocumentError: _policy_document_error,
+    # Before EngineUnavailable, its base class: the nearest class in the MRO wins.
+    EngineSaturated: _engine_saturated,
     EngineUnavailable: _engine_unavailable,
     EngineRejected: _engine_rejected,
     EngineBadResponse: _engine_bad_response,

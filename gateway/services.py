@@ -19,6 +19,8 @@ from audit.database import create_db_engine as create_database_engine
 from audit.files import ensure_private_dir, load_or_create_secret
 from audit.store import AuditLog, AuditSettings
 from engine.client import EngineClient, EngineConfig
+from engine.pool import PoolConfig
+from engine.pool.client import PooledEngineClient
 from gateway.auth.jwt import JWTSettings, JWTVerifier
 from gateway.auth.keys import KeyStore
 from gateway.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -119,6 +121,23 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
     return create_database_engine(settings.database_url)
 
 
+def pool_config(settings: Settings, urls: tuple[str, ...]) -> PoolConfig:
+    """The engine pool's settings (``engine.*``) over ``urls``."""
+    engine = settings.engine
+    return PoolConfig(
+        urls=urls,
+        mode=engine.mode,
+        health_interval_s=engine.health_interval_s,
+        health_timeout_s=engine.health_timeout_s,
+        failure_threshold=engine.failure_threshold,
+        cooldown_s=engine.cooldown_s,
+        max_in_flight=engine.max_in_flight_per_worker,
+        queue_size=engine.queue_size,
+        queue_timeout_s=engine.queue_timeout_s,
+        metrics_weighting=engine.metrics_weighting,
+    )
+
+
 def audit_settings(settings: Settings) -> AuditSettings:
     return AuditSettings(
         url=settings.database_url,
@@ -179,14 +198,15 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
     try:
         keys = await open_key_store(settings, db)
         audit = await AuditLog.open(audit_settings(settings), engine=db)
-        engine = EngineClient(
+        engine = PooledEngineClient(
             EngineConfig(
                 urls=engine_urls,
                 api_key=settings.engine.api_key,
                 connect_timeout_s=settings.engine.connect_timeout_s,
                 read_timeout_s=settings.engine.read_timeout_s,
                 max_connections=settings.engine.max_connections,
-            )
+            ),
+            pool_config(settings, engine_urls),
         )
         limiter = (
             RedisRateLimiter(settings.ratelimit.redis_url)

@@ -59,6 +59,23 @@ class EngineSettings(_Section, frozen=True, kw_only=True):
     # Site names for served models, alias -> the name the engine serves ("gpt-4" = "deepseek-ai/
     # DeepSeek-V3"). A request may name a served model or an alias; the engine gets the served name.
     model_aliases: dict[str, str] = msgspec.field(default_factory=dict)
+    # "pool": the gateway balances over engine.urls itself (health checks, circuit breakers, load).
+    # "router": engine.urls is one sglang-router, which balances over the workers (docs/engine.md).
+    mode: Literal["pool", "router"] = "pool"
+    # Active health checks (GET /health, and /metrics when metrics_weighting) of every upstream.
+    health_interval_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 5.0
+    health_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    # Consecutive failed requests that open a worker's circuit, and how long it stays open before
+    # one trial request may pass (pool mode only).
+    failure_threshold: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
+    cooldown_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    # Requests in flight per upstream (0: no bound); beyond it requests wait in a queue of
+    # queue_size for at most queue_timeout_s, then 429 with Retry-After.
+    max_in_flight_per_worker: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 256
+    queue_size: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 256
+    queue_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    # Weigh the choice by the workers' sglang:num_running_reqs and sglang:num_queue_reqs gauges.
+    metrics_weighting: bool = True
     # Simulator settings, used only when no engine URL is configured.
     sim_port: Port = 0
     sim_ttft_ms: NonNegativeFloat = 0.0
@@ -100,6 +117,9 @@ class AuditSettingsSection(_Section, frozen=True, kw_only=True):
     checkpoint_interval_s: Seconds = 30.0
     # Empty: ``<data_dir>/audit-checkpoints.jsonl`` (keep it outside the database host in production).
     checkpoint_file: str = ""
+    # Key-ring snapshots older than this are deleted by `gateway keyring prune` (and by each new
+    # snapshot): an erasure is complete for database backups once they are gone.
+    keyring_snapshot_max_age_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
 class AuthSettings(_Section, frozen=True, kw_only=True):
@@ -282,6 +302,16 @@ def _check_values(settings: Settings) -> None:
             settings.server.workers == 1 or bool(settings.ratelimit.redis_url),
             "ratelimit.redis_url",
             "is required with more than one worker (in-memory limits would be per process)",
+        ),
+        (
+            settings.engine.mode == "pool" or len(settings.engine.urls) <= 1,
+            "engine.urls",
+            "takes exactly one URL (the router's) when engine.mode is router",
+        ),
+        (
+            settings.engine.health_timeout_s <= settings.engine.health_interval_s,
+            "engine.health_timeout_s",
+            "must not exceed engine.health_interval_s",
         ),
         (
             settings.retention.schedule_interval_s == 0 or settings.retention.schedule_interval_s >= 1,
