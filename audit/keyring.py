@@ -57,11 +57,12 @@ from cachetools import LRUCache
 
 from audit import crypto
 from audit.errors import AuditIntegrityError, KeyUnavailable
-from audit.files import create_private_file, ensure_private_dir, read_secret_file
+from audit.files import create_private_file, ensure_private_dir, read_secret_file, write_all
 
 _KEK_NAME = re.compile(r"^kek-v(\d+)\.key$")
 SIGNING_KEY_FILE = "checkpoint-signing.ed25519"
 SUBJECT_KEY_FILE = "subject-hmac.key"
+_SHRED_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,46 @@ class KeyProvider(Protocol):
     async def create_version(self) -> int: ...
 
     async def destroy_version(self, version: int) -> None: ...
+
+
+def key_ring_file_size(name: str) -> int | None:
+    """The size in bytes of the key-ring file called ``name`` (a KEK version, the checkpoint signing
+    key or the subject key), or None when ``name`` is not a key-ring file."""
+    if _KEK_NAME.match(name) or name in (SIGNING_KEY_FILE, SUBJECT_KEY_FILE):
+        return 32
+    return None
+
+
+def kek_version_of(name: str) -> int | None:
+    """The KEK version a ``kek-v<N>.key`` file holds, or None for any other name."""
+    match = _KEK_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def shred_file(path: Path) -> None:
+    """Overwrite the regular file ``path`` with random bytes, then unlink it.
+
+    Best effort: copy-on-write file systems, journals, snapshots and SSD wear levelling may keep
+    the old blocks, so full-disk encryption is what really protects deleted keys. A symbolic link is
+    unlinked, never followed.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        fd = -1
+    if fd >= 0:
+        try:
+            remaining = os.fstat(fd).st_size
+            while remaining > 0:
+                chunk = min(remaining, _SHRED_CHUNK)
+                write_all(fd, os.urandom(chunk))
+                remaining -= chunk
+            os.fsync(fd)
+        except OSError:
+            pass  # the unlink below still removes the name
+        finally:
+            os.close(fd)
+    path.unlink(missing_ok=True)
 
 
 def read_secret(path: Path, size: int) -> bytes:
@@ -166,14 +207,7 @@ class LocalKeyFileProvider:
         self._scan()
         if version == max(self._keys, default=0):
             raise KeyUnavailable("the current KEK version cannot be destroyed")
-        path = self._path(version)
-        if path.exists():
-            # Overwrite before unlinking (best effort: journaling file systems may keep old blocks).
-            with path.open("r+b") as handle:
-                handle.write(os.urandom(crypto.KEY_BYTES))
-                handle.flush()
-                os.fsync(handle.fileno())
-            path.unlink()
+        shred_file(self._path(version))
         self._keys.pop(version, None)
 
 

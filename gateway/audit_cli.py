@@ -1,8 +1,11 @@
-"""``gateway audit verify|export|verify-bundle|public-key`` and ``gateway keyring rotate``.
+"""``gateway audit verify|export|verify-bundle|public-key`` and ``gateway keyring
+rotate|snapshot|snapshots|prune|restore``.
 
 Exit codes of ``audit verify`` and ``verify-bundle``: 0 intact, 1 tampered (the first bad record is
 named) or, for ``verify-bundle --public-key``, signed by another key; 2 the check could not run (no
 database, missing keys, unreadable file). A stored value that does not decode is tampering (1).
+The snapshot commands exit 1 when a snapshot cannot be taken, read or restored (the reason is on
+stderr, or in the JSON ``error``).
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +25,7 @@ from gateway.plain import to_plain
 from gateway.settings import Settings
 
 if TYPE_CHECKING:  # the audit log (SQLAlchemy, Alembic) loads when a command runs
+    from audit.keyring_snapshots import SnapshotInfo
     from audit.store import AuditLog
 
 T = TypeVar("T")
@@ -216,6 +221,183 @@ def _cmd_keyring_rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _snapshot_root(args: argparse.Namespace, settings: Settings) -> Path:
+    chosen = getattr(args, "out", None) or getattr(args, "dir", None)
+    return Path(chosen) if chosen else settings.data_path / "keyring-snapshots"
+
+
+def _snapshot_key_file(args: argparse.Namespace, settings: Settings) -> Path:
+    from audit.keyring_snapshots import SNAPSHOT_KEY_FILE
+
+    return Path(args.key_file) if args.key_file else settings.key_dir / SNAPSHOT_KEY_FILE
+
+
+def _max_age(settings: Settings) -> timedelta:
+    return timedelta(days=settings.audit.keyring_snapshot_max_age_days)
+
+
+def _snapshot_fields(info: SnapshotInfo, now: datetime, live_versions: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "snapshot_id": info.snapshot_id,
+        "created_at": info.created_at.isoformat(),
+        "expires_at": info.expires_at.isoformat(),
+        "age_days": round(info.age(now).total_seconds() / 86400, 2),
+        "expired": info.expired(now),
+        "kek_versions": list(info.kek_versions),
+        # Database backups wrapped under these can be read through this snapshot until it expires.
+        "retired_versions_held": [v for v in info.kek_versions if v not in live_versions],
+        "manifest_ok": info.manifest_ok,
+    }
+
+
+def _snapshot_failed(args: argparse.Namespace, exc: Exception) -> int:
+    message = str(exc)
+    print(json.dumps({"ok": False, "error": message}) if args.json else f"error: {message}", file=sys.stderr)
+    return 1
+
+
+async def _prune_and_record(
+    audit_log: AuditLog, root: Path, now: datetime, max_age: timedelta
+) -> dict[str, Any]:
+    from audit.keyring_snapshots import prune_snapshots
+
+    pruned = prune_snapshots(root, now=now, max_age=max_age)
+    details = {
+        "deleted": list(pruned.deleted),
+        "kept": len(pruned.kept),
+        "max_age_days": max_age.days,
+    }
+    await _record(audit_log, "admin.keyring.prune", "allow", details)
+    return details
+
+
+def _cmd_keyring_snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.keyring_snapshots import SnapshotError, delete_snapshot, load_snapshot_key, take_snapshot
+    from gateway.services import audit_settings
+
+    root, max_age, now = _snapshot_root(args, settings), _max_age(settings), datetime.now(UTC)
+    key_dir = audit_settings(settings).key_dir
+
+    async def action(audit_log: AuditLog) -> dict[str, Any]:
+        snapshot_key = load_snapshot_key(_snapshot_key_file(args, settings), create=True)
+        info = take_snapshot(key_dir, root, snapshot_key, now=now, max_age=max_age)
+        fields = _snapshot_fields(info, now, info.kek_versions)
+        try:
+            await _record(
+                audit_log,
+                "admin.keyring.snapshot",
+                "allow",
+                {k: fields[k] for k in ("snapshot_id", "created_at", "expires_at", "kek_versions")},
+            )
+        except BaseException:
+            delete_snapshot(info)  # a copy of the keys that the audit log does not know of must not stay
+            raise
+        return {
+            **fields,
+            "path": str(info.path),
+            "pruned": await _prune_and_record(audit_log, root, now, max_age),
+        }
+
+    try:
+        result = asyncio.run(_with_log(settings, action))
+    except SnapshotError as exc:
+        return _snapshot_failed(args, exc)
+    text = f"key ring snapshot {result['snapshot_id']} written to {result['path']}"
+    print(json.dumps(result) if args.json else f"{text}, expires {result['expires_at']}")
+    return 0
+
+
+def _live_versions(settings: Settings) -> tuple[int, ...]:
+    from audit.keyring import kek_version_of
+    from gateway.services import audit_settings
+
+    key_dir = audit_settings(settings).key_dir
+    names = os.listdir(key_dir) if key_dir.is_dir() else []
+    return tuple(sorted(v for v in map(kek_version_of, names) if v is not None))
+
+
+def _cmd_keyring_snapshots(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.keyring_snapshots import list_snapshots
+
+    now, live = datetime.now(UTC), _live_versions(settings)
+    rows = [
+        _snapshot_fields(i, now, live)
+        for i in list_snapshots(_snapshot_root(args, settings), max_age=_max_age(settings))
+    ]
+    if args.json:
+        print(json.dumps({"snapshots": rows, "max_age_days": settings.audit.keyring_snapshot_max_age_days}))
+        return 0
+    for row in rows:
+        state = "EXPIRED (prune pending)" if row["expired"] else f"expires {row['expires_at']}"
+        retired = (
+            f", holds retired KEK versions {row['retired_versions_held']}"
+            if row["retired_versions_held"]
+            else ""
+        )
+        print(
+            f"{row['snapshot_id']}  age {row['age_days']} days  {state}  "
+            f"KEK versions {row['kek_versions']}{retired}"
+        )
+    if not rows:
+        print("no key ring snapshots")
+    return 0
+
+
+def _cmd_keyring_prune(args: argparse.Namespace, settings: Settings) -> int:
+    root, max_age, now = _snapshot_root(args, settings), _max_age(settings), datetime.now(UTC)
+
+    async def action(audit_log: AuditLog) -> dict[str, Any]:
+        return await _prune_and_record(audit_log, root, now, max_age)
+
+    result = asyncio.run(_with_log(settings, action))
+    print(
+        json.dumps(result)
+        if args.json
+        else f"deleted {len(result['deleted'])} snapshots, kept {result['kept']}"
+    )
+    return 0
+
+
+def _cmd_keyring_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.keyring_snapshots import SnapshotError, load_snapshot_key, restore_snapshot
+    from gateway.services import audit_settings
+
+    named = Path(args.snapshot)
+    snapshot = named if named.is_dir() else _snapshot_root(args, settings) / args.snapshot
+    try:
+        snapshot_key = load_snapshot_key(_snapshot_key_file(args, settings), create=False)
+        summary = restore_snapshot(
+            snapshot,
+            audit_settings(settings).key_dir,
+            snapshot_key,
+            now=datetime.now(UTC),
+            max_age=_max_age(settings),
+            force=args.force,
+        )
+    except SnapshotError as exc:
+        return _snapshot_failed(args, exc)
+    result = {**to_plain(summary), "force": args.force}
+
+    async def action(audit_log: AuditLog) -> None:
+        await _record(audit_log, "admin.keyring.restore", "allow", dict(result))
+
+    try:
+        asyncio.run(_with_log(settings, action))
+    except Exception as exc:
+        return _snapshot_failed(
+            args,
+            RuntimeError(
+                f"the key ring was restored but the audit log could not record it ({type(exc).__name__})"
+            ),
+        )
+    print(
+        json.dumps(result)
+        if args.json
+        else f"key ring restored from snapshot {result['snapshot_id']}: {result}"
+    )
+    return 0
+
+
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``gateway audit ...`` and ``gateway keyring ...`` to the CLI."""
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
@@ -259,3 +441,30 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
         help="after re-wrapping, delete KEK versions that no data key uses any more",
     )
     rotate.set_defaults(handler=_cmd_keyring_rotate)
+
+    where = "snapshot directory (default <data_dir>/keyring-snapshots)"
+    key_file = "snapshot key file (default <data_dir>/keys/keyring-snapshot.key); keep a copy apart"
+    snapshot = keyring.add_parser(
+        "snapshot", help="write an encrypted, expiring copy of the key ring; prune old ones"
+    )
+    common(snapshot)
+    snapshot.add_argument("--out", metavar="DIR", help=where)
+    snapshot.add_argument("--key-file", metavar="FILE", help=key_file)
+    snapshot.set_defaults(handler=_cmd_keyring_snapshot)
+    listing = keyring.add_parser("snapshots", help="list key ring snapshots with their age and expiry")
+    common(listing)
+    listing.add_argument("--dir", metavar="DIR", help=where)
+    listing.set_defaults(handler=_cmd_keyring_snapshots)
+    prune = keyring.add_parser(
+        "prune", help="delete snapshots older than audit.keyring_snapshot_max_age_days"
+    )
+    common(prune)
+    prune.add_argument("--dir", metavar="DIR", help=where)
+    prune.set_defaults(handler=_cmd_keyring_prune)
+    restore = keyring.add_parser("restore", help="write a snapshot's keys back into the key ring")
+    common(restore)
+    restore.add_argument("snapshot", metavar="SNAPSHOT", help="snapshot id (in --dir) or its directory")
+    restore.add_argument("--dir", metavar="DIR", help=where)
+    restore.add_argument("--key-file", metavar="FILE", help=key_file)
+    restore.add_argument("--force", action="store_true", help="overwrite the key files of a live key ring")
+    restore.set_defaults(handler=_cmd_keyring_restore)
