@@ -47,11 +47,9 @@ async def _with_log(settings: Settings, action: Callable[[AuditLog], Awaitable[T
 
 
 async def _record(audit_log: AuditLog, kind: str, decision: str, details: dict[str, Any]) -> None:
-    from audit.records import AuditEvent
+    from gateway.audit_events import operator_event
 
-    await audit_log.append(
-        AuditEvent(kind=kind, principal=operator(), role="cli", decision=decision, payload=details)
-    )
+    await audit_log.append(operator_event(kind, operator(), "cli", details, decision=decision))
 
 
 def _report_text(report: dict[str, Any]) -> str:

@@ -4,6 +4,9 @@ Each run is the call ``POST /admin/retention/run`` makes (:func:`audit.retention
 in batches of ``retention.batch_size``, recorded as ``retention.run`` by the principal
 ``retention-scheduler``), with the retention policy in force at that moment. Only counts are
 logged. A failed run is logged by error type and the next one comes after the next interval.
+Each run also prunes the key-ring snapshots older than ``audit.keyring_snapshot_max_age_days``
+(recorded as ``admin.keyring.prune`` when it deleted any), so an erasure completes for backups
+within that age without a separate cron job.
 Time and waiting are injected (``clock``, ``sleep``), so tests drive the schedule without waiting.
 At shutdown a run in progress finishes its batch work (bounded by ``stop``'s timeout) before the
 audit log closes; a schedule that is waiting is simply cancelled.
@@ -14,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,6 +39,16 @@ SCHEDULER_PRINCIPAL = "retention-scheduler"
 STOP_TIMEOUT_S = 30.0
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class SnapshotPruning:
+    """Where the key-ring snapshots live and how old they may get."""
+
+    root: Path
+    max_age: timedelta
+
+
 Sleep = Callable[[float], Awaitable[Any]]
 
 
@@ -54,6 +69,7 @@ class RetentionSchedule:
         *,
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
+        snapshots: SnapshotPruning | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("a retention schedule needs a positive interval")
@@ -63,6 +79,7 @@ class RetentionSchedule:
         self._batch_size = batch_size
         self._clock = clock
         self._sleep = sleep
+        self._snapshots = snapshots
         self._task: asyncio.Task[None] | None = None
         self._in_run = False
         self._stopping = False
@@ -77,9 +94,11 @@ class RetentionSchedule:
         from gateway.middleware import new_request_id
 
         actor = Actor(principal=SCHEDULER_PRINCIPAL, role="system", request_id=new_request_id())
+        now = self._clock()
+        await self._prune_snapshots(now, actor.request_id)
         try:
             report = await run_retention(
-                self._audit, self._policy(), self._clock(), batch_size=self._batch_size, actor=actor
+                self._audit, self._policy(), now, batch_size=self._batch_size, actor=actor
             )
         except AuditError as exc:
             self.failures += 1
@@ -97,6 +116,35 @@ class RetentionSchedule:
             record_seq=report.record_seq,
         )
         return report
+
+    async def _prune_snapshots(self, now: datetime, request_id: str | None) -> None:
+        """Delete expired key-ring snapshots; a failure is logged by type and never stops the run."""
+        if self._snapshots is None:
+            return
+        import anyio
+
+        from audit.keyring_snapshots import prune_snapshots
+        from gateway.audit_events import operator_event
+
+        where = self._snapshots
+        try:
+            pruned = await anyio.to_thread.run_sync(
+                lambda: prune_snapshots(where.root, now=now, max_age=where.max_age)
+            )
+            if pruned.deleted:
+                details = {
+                    "deleted": list(pruned.deleted),
+                    "kept": len(pruned.kept),
+                    "max_age_days": where.max_age.days,
+                    "request_id": request_id,
+                }
+                await self._audit.append(
+                    operator_event("admin.keyring.prune", SCHEDULER_PRINCIPAL, "system", details)
+                )
+        except (OSError, AuditError) as exc:
+            log.error("keyring.scheduled_prune_failed", error=type(exc).__name__)
+            return
+        log.info("keyring.scheduled_prune", deleted=len(pruned.deleted), kept=len(pruned.kept))
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -143,6 +191,10 @@ def start_retention_schedule(services: Services, state: Any = None) -> Retention
         settings.batch_size,
         clock=overrides.get("clock") or utc_now,
         sleep=overrides.get("retention_sleep") or asyncio.sleep,
+        snapshots=SnapshotPruning(
+            services.settings.data_path / "keyring-snapshots",
+            timedelta(days=services.settings.audit.keyring_snapshot_max_age_days),
+        ),
     )
     schedule.start()
     log.info("retention.schedule_started", interval_s=settings.schedule_interval_s)

@@ -63,20 +63,9 @@ async def _with_store(settings: Settings, action: Callable[[KeyStore, AuditLog],
 
 
 async def _record(audit: AuditLog, kind: str, details: dict[str, Any]) -> None:
-    from audit.records import AuditEvent
+    from gateway.audit_events import operator_event
 
-    await audit.append(
-        AuditEvent(
-            kind=kind,
-            principal=operator(),
-            role="admin",
-            model=None,
-            request_id=None,
-            subject_id=None,
-            decision="allow",
-            payload=details,
-        )
-    )
+    await audit.append(operator_event(kind, operator(), "admin", details))
 
 
 def create_key_sync(

@@ -193,3 +193,41 @@ def test_the_lifespan_starts_the_schedule_and_stops_it_at_shutdown(tmp_path: Pat
 
         assert ("retention.run", "retention-scheduler") in client.blocking_portal.call(kinds)
     assert sleeps == [3600, 3600]  # shutdown cancelled the waiting schedule
+
+
+async def test_each_run_prunes_key_ring_snapshots_past_their_age(
+    audit: AuditLog,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An erasure completes for backups once the snapshots taken before it are gone: the schedule
+    prunes them without a cron job, and records what it deleted (ids and counts, no key bytes)."""
+    from audit.keyring_snapshots import list_snapshots, take_snapshot
+    from gateway.retention_schedule import SnapshotPruning
+
+    from audit.keyring import LocalKeyFileProvider
+
+    key_dir = tmp_path / "snapshot-ring"
+    LocalKeyFileProvider(key_dir)  # a key ring with its first KEK version
+    root, max_age, snapshot_key = tmp_path / "snaps", timedelta(days=30), b"s" * 32
+    time = SteppingTime(timedelta(days=20), park_at=2)  # one run, on day 20
+    old = take_snapshot(key_dir, root, snapshot_key, now=time.now - timedelta(days=15), max_age=max_age)
+    new = take_snapshot(key_dir, root, snapshot_key, now=time.now + timedelta(days=10), max_age=max_age)
+    schedule = RetentionSchedule(
+        audit,
+        lambda: POLICY,
+        3600.0,
+        100,
+        clock=time.clock,
+        sleep=time.sleep,
+        snapshots=SnapshotPruning(root, max_age),
+    )
+    schedule.start()
+    await asyncio.wait_for(time.parked.wait(), 60)
+    await schedule.stop()
+    # Day 20: the snapshot taken on day -15 is 35 days old and goes; the one of day 10 stays.
+    assert [s.snapshot_id for s in list_snapshots(root, max_age=max_age)] == [new.snapshot_id]
+    records = await audit.read_range(1, 10**6)
+    prunes = [r for r in records if r.kind == "admin.keyring.prune"]
+    assert len(prunes) == 1 and prunes[0].principal == "retention-scheduler"
+    assert (await audit.verify()).ok
+    assert old.snapshot_id not in {s.snapshot_id for s in list_snapshots(root, max_age=max_age)}
