@@ -121,12 +121,17 @@ def normalize(text: str) -> NormalizedText:
     out_origin: list[int] = []
     last = 0
     for match in _DIGIT_RUN_RE.finditer(stage):
-        for start, end in _joinable_pieces(match.group(0)):
+        after_plus = stage[match.start() - 1 : match.start()] == "+"
+        for start, end, join_digits in _joinable_pieces(match.group(0), after_plus):
             start += match.start()
             end += match.start()
             out_chars.extend(stage[last:start])
             out_origin.extend(origin[last:start])
-            for index in range(start, end):
+            if not join_digits:
+                # Kept apart: one space, whatever the separator, so no recognizer reads across it.
+                out_chars.append(" ")
+                out_origin.append(origin[start])
+            for index in range(start, end if join_digits else start):
                 ch = stage[index]
                 if ch.isdigit() or ch in "Xx":
                     out_chars.append(ch)
@@ -171,24 +176,42 @@ def _numerals_as_digits(run: regex.Match[str]) -> str:
 _GROUP_RE = re.compile(r"\d+|[Xx]")
 
 
-def _joinable_pieces(run: str) -> list[tuple[int, int]]:
-    """Spans of ``run`` whose separators are to be removed.
+def _joinable_pieces(run: str, after_plus: bool = False) -> list[tuple[int, int, bool]]:
+    """Spans of ``run`` whose separators are to be removed (True), or replaced by one space (False).
 
     Shapes that recognizers match with their separators (dates, SSNs, IPv4, decimals)
     are cut out first; what is left between them is joined when long enough to be an
-    identifier.
+    identifier, except that a phone number written with its own grouping is joined apart
+    from short numbers next to it, a space between them. ``after_plus``: the run follows a
+    "+" (a country code).
     """
     groups = [(m.start(), m.end()) for m in _GROUP_RE.finditer(run)]
-    pieces: list[tuple[int, int]] = []
+    pieces: list[tuple[int, int, bool]] = []
     current: list[tuple[int, int]] = []
     fours = 0  # how many groups of ``current`` are four digits
 
+    def join(part: list[tuple[int, int]]) -> None:
+        if len(part) > 1:
+            digits = sum((run[s:e].isdigit() and e - s) or 1 for s, e in part)
+            if digits >= _MIN_JOINED_DIGITS:
+                pieces.append((part[0][0], part[-1][1], True))
+
     def flush() -> None:
         nonlocal fours
-        if len(current) > 1:
-            digits = sum((run[s:e].isdigit() and e - s) or 1 for s, e in current)
-            if digits >= _MIN_JOINED_DIGITS:
-                pieces.append((current[0][0], current[-1][1]))
+        phone = None
+        if len(current) > 1 and sum(e - s for s, e in current) > _MIN_PHONE_WITH_SHORT_GROUP:
+            phone = _phone_among_short_groups(run, current, after_plus and current[:1] == groups[:1])
+        if phone is None:
+            join(current)
+        else:
+            first, last = phone
+            join(current[:first])
+            if first > 0:
+                pieces.append((current[first - 1][1], current[first][0], False))
+            join(current[first:last])
+            if last < len(current):
+                pieces.append((current[last - 1][1], current[last][0], False))
+            join(current[last:])
         current.clear()
         fours = 0
 
@@ -213,6 +236,65 @@ def _joinable_pieces(run: str) -> list[tuple[int, int]]:
         index += 1
     flush()
     return pieces
+
+
+# A phone number written with its own grouping, next to a short number in the same run of digit
+# groups: "room 12 212-736-5000", "bed 4 020 7946 0958", "212-736-5000 12 times". Joined with the
+# short number it becomes a longer number that no phone check accepts, so it is joined on its own.
+# A phone here is a North American number (area code and exchange starting with 2-9: one group of
+# ten digits, or 3-3-4) or a national number with a trunk 0 of 10 or 11 digits in one to three
+# groups of three digits or more ("020 7946 0958", "07700 900123"); its separators are one and the
+# same throughout. No group of a card, an IBAN or an ID is left apart: a phone is split off only
+# from groups of at most three digits. A "1" right before a phone is the North American trunk
+# prefix, and a group right after "+" a country code: those stay part of the number.
+_SHORT_GROUP = 3
+_MIN_PHONE_WITH_SHORT_GROUP = 10  # a phone of ten digits or more and one digit more at least
+_NANP_PHONE_RE = re.compile(r"[2-9]\d\d[2-9]\d{6}")
+_TRUNK_ZERO_PHONE_RE = re.compile(r"0\d{9,10}")
+_MAX_PHONE_GROUPS = 3
+
+
+def _phone_among_short_groups(
+    run: str, groups: list[tuple[int, int]], country_code_first: bool
+) -> tuple[int, int] | None:
+    """``(first, last)`` when ``groups[first:last]`` is a phone written with its own grouping and
+    every other group of ``groups`` (at least one) is a short number; else None."""
+    count = len(groups)
+    if count < 2:
+        return None
+    # An extension's "x" is never left apart from its number: it counts as a long group.
+    long_groups = [i for i, (s, e) in enumerate(groups) if e - s > _SHORT_GROUP or not run[s:e].isdigit()]
+    # Every group outside the phone is short: the phone covers the first and the last long group.
+    lowest = max(0, long_groups[-1] - _MAX_PHONE_GROUPS + 1) if long_groups else 0
+    highest = long_groups[0] if long_groups else count - 1
+    for first in range(lowest, highest + 1):
+        if first == 1 and country_code_first:
+            continue
+        for last in range(first + 1, min(count, first + _MAX_PHONE_GROUPS) + 1):
+            if (first, last) == (0, count) or (long_groups and last <= long_groups[-1]):
+                continue
+            kind = _grouped_phone_kind(run, groups[first:last])
+            if kind is None or (kind == "nanp" and first > 0 and run[slice(*groups[first - 1])] == "1"):
+                continue
+            return first, last
+    return None
+
+
+def _grouped_phone_kind(run: str, groups: list[tuple[int, int]]) -> str | None:
+    """The kind of phone ("nanp" or "trunk") ``groups`` of ``run`` are, written with its own
+    grouping; None when they are none."""
+    digits = "".join(run[s:e] for s, e in groups)
+    if not digits.isdigit() or not 10 <= len(digits) <= 11:
+        return None
+    separators = [run[groups[i][1] : groups[i + 1][0]] for i in range(len(groups) - 1)]
+    sizes = tuple(e - s for s, e in groups)
+    if _NANP_PHONE_RE.fullmatch(digits):
+        # "212 736-5000" is written as often as "212-736-5000".
+        same = len(set(separators)) == 1 or separators == [" ", "-"]
+        return "nanp" if len(sizes) == 1 or (sizes == (3, 3, 4) and same) else None
+    if len(set(separators)) <= 1 and _TRUNK_ZERO_PHONE_RE.fullmatch(digits) and min(sizes) >= 3:
+        return "trunk"
+    return None
 
 
 def _protected_shape_end(run: str, start: int) -> int | None:

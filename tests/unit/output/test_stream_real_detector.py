@@ -153,3 +153,29 @@ def test_names_without_an_ascii_capital_are_looked_for(
     for cuts in ([], list(range(0, len(text), 3))):
         out = _run(_names_filter(analyst_rules, real_detector), text, cuts)
         assert name not in out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.sampled_from(
+        [
+            "Bed in room 12 212-736-5000 today.",
+            "Bed in room 7 212 736 5000 today.",
+            "Ward 305/415.555.0132, ask for the nurse.",
+            "She called 617-555-0123 12 times.",
+            "Bed 4 020 7946 0958, daughter.",
+        ]
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=10),
+)
+def test_short_number_before_a_phone_does_not_let_it_through(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, text: str, cuts: list[int]
+) -> None:
+    out = _run(_filter(analyst_rules, real_detector), text, cuts)
+    phone_digits = [
+        "".join(ch for ch in value if ch.isdigit())
+        for value in ("212-736-5000", "415.555.0132", "617-555-0123", "020 7946 0958")
+    ]
+    released = "".join(ch for ch in out if ch.isdigit())
+    assert not any(digits in released for digits in phone_digits), out
+    assert out.endswith(text[-6:])  # the prose after the phone is released
