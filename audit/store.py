@@ -45,7 +45,7 @@ from audit.settings import AuditSettings, AuditStats
 from audit.signing import Checkpoint, CheckpointSigner
 from audit.verify import VerifyReport
 from audit.witness import WitnessKeeper
-from audit.writer import AppendReceipt, BatchWriter
+from audit.writer import AppendReceipt, BatchWriter, CommitObserver
 
 if TYPE_CHECKING:
     from audit.export import ExportSummary
@@ -130,6 +130,11 @@ class AuditLog:
         self._writer.start()
         self._witness.start()
         return self
+
+    def observe_commits(self, observer: CommitObserver | None) -> None:
+        """Tell ``observer`` of every batch commit from now on (duration, records, success): the
+        gateway's metrics. None stops it."""
+        self._writer.on_commit = observer
 
     def subject_ref(self, subject_id: str) -> str:
         """Keyed HMAC of a data-subject id: what the log stores and what auditors filter by."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -52,6 +53,7 @@ from audit.witness import WitnessKeeper
 __all__ = [
     "AppendReceipt",
     "BatchWriter",
+    "CommitObserver",
     "Pending",
     "append_locked",
     "backoff",
@@ -100,6 +102,13 @@ async def append_locked(
     if checkpoint is not None:
         await conn.execute(checkpoints_table.insert(), checkpoint.to_dict())
     return stored, scope_keys, checkpoint
+
+
+class CommitObserver(Protocol):
+    """Told of each batch commit (metrics): how long it took, how many records, whether it held.
+    Must not raise or block; what it is told holds no record content."""
+
+    def __call__(self, *, duration_s: float, batch_size: int, ok: bool) -> None: ...
 
 
 class ChainWriter(Protocol):
@@ -182,6 +191,8 @@ class BatchWriter:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._chain = chain_writer_for(settings, engine, keys, signer)
+        #: Told of every batch commit (set by the log's owner; see :class:`CommitObserver`).
+        self.on_commit: CommitObserver | None = None
 
     def __repr__(self) -> str:
         return f"BatchWriter(running={self.running})"
@@ -252,17 +263,28 @@ class BatchWriter:
             if self._checkpoints.is_due():
                 await self._checkpoints.checkpoint_safely()
 
+    def _observe(self, started: float, batch_size: int, ok: bool) -> None:
+        if self.on_commit is None:
+            return
+        try:
+            self.on_commit(duration_s=time.perf_counter() - started, batch_size=batch_size, ok=ok)
+        except Exception as exc:  # an observer must never fail a commit
+            log.warning("audit.commit_observer_failed", error=type(exc).__name__)
+
     async def _commit(self, batch: list[Pending]) -> None:
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self._settings.append_timeout_s):
                 receipts, checkpoint = await self._write_batch_retrying(batch)
         except Exception as exc:
+            self._observe(started, len(batch), False)
             self._stats.failed_batches += 1
             log.error("audit.append_failed", error=type(exc).__name__, batch=len(batch))
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(AuditUnavailable("audit store cannot write"))
             return
+        self._observe(started, len(batch), True)
         self._stats.transactions += 1
         self._stats.appended += len(batch)
         self._stats.max_batch = max(self._stats.max_batch, len(batch))

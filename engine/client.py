@@ -14,7 +14,7 @@ connection's socket on each request), aiohttp 0.2-0.3 ms (docs/benchmarks.md, is
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,10 +101,13 @@ class EngineClient:
     def _ordered_workers(self) -> list[_Worker]:
         return sorted(self._workers, key=lambda w: w.in_flight)
 
-    async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a JSON body and return the decoded JSON answer (non-streaming)."""
+    async def post_json(
+        self, path: str, body: dict[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST a JSON body and return the decoded JSON answer (non-streaming). ``headers`` are
+        added to the request (the caller's ``traceparent``)."""
         content = _encoder.encode(body)
-        async with self._post(path, content, _JSON) as (response, url):
+        async with self._post(path, content, {**_JSON, **headers} if headers else _JSON) as (response, url):
             try:
                 payload = await response.read()
             except TimeoutError as exc:
@@ -114,14 +117,17 @@ class EngineClient:
             return _decode_answer(response.status, payload, url)
 
     @contextlib.asynccontextmanager
-    async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[AsyncIterator[bytes]]:
-        """Open a streaming POST; yields an iterator over the SSE ``data:`` payloads (bytes).
+    async def stream(
+        self, path: str, body: dict[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Open a streaming POST; yields an iterator over the SSE ``data:`` payloads (bytes);
+        ``headers`` are added to the request (the caller's ``traceparent``).
 
         Leaving the context closes the upstream connection, which is how SGLang learns that the
         client went away and aborts the generation.
         """
         content = _encoder.encode(body)
-        async with self._post(path, content, _SSE) as (response, url):
+        async with self._post(path, content, {**_SSE, **headers} if headers else _SSE) as (response, url):
             if response.status != 200:
                 try:
                     payload = await response.read()

@@ -18,6 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 from gateway.audit_events import decision_event, role_column
 from gateway.auth.errors import AuthenticationError
 from gateway.errors import Forbidden
+from gateway.observability.request import current_observation
 from gateway.services import Services
 from policies.bundle import PolicyBundle
 from policies.rbac import (
@@ -104,7 +105,18 @@ async def access_guard(
     # reload in the middle of a request never mixes two policies.
     policy = services.policy
     connection.state.policy = policy
-    decision = authorize(policy.rbac, principal, permission)
+    observation = current_observation()
+    with observation.step("gateway.authorize") as step:
+        decision = authorize(policy.rbac, principal, permission)
+        # Metrics go by the first role the decision names (granting, or presented when denied).
+        observation.role = decision.roles[0] if decision.roles else "none"
+        step.set_all(
+            {
+                "gateway.permission": permission,
+                "gateway.decision": "allow" if decision.allowed else "deny",
+                "gateway.role": observation.role,
+            }
+        )
     connection.state.authz = decision
     if not decision.allowed:
         await deny(services, request_id_of(connection), principal, decision)

@@ -1,12 +1,13 @@
-"""Request plumbing: the ASGI middleware (request id, duplicated headers refused, one log line per
-request, never content) and the hook that admits only JSON request bodies."""
+"""Request plumbing: the ASGI middleware (request id, duplicated headers refused, the request's
+span, metrics and ``Server-Timing``, one log line per request, never content) and the hook that
+admits only JSON request bodies."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -16,11 +17,17 @@ from litestar.exceptions import InternalServerException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import InvalidRequest, UnsupportedMediaType, error_body
+from gateway.observability.request import open_request
+
+if TYPE_CHECKING:
+    from gateway.observability.runtime import Observability
 
 log = structlog.get_logger("gateway.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
 CLIENT_REQUEST_ID_HEADER = b"x-client-request-id"
+SERVER_TIMING_HEADER = b"server-timing"
+TRACEPARENT_HEADER = b"traceparent"
 
 # Headers the gateway decides on: two copies would leave "which one counts" to whichever layer
 # reads them (the guard takes the first Authorization, a proxy in front may have checked the last).
@@ -56,6 +63,28 @@ def duplicated_header(headers: Any) -> str | None:
     return None
 
 
+def header_value(headers: Any, wanted: bytes) -> str | None:
+    """The first value of header ``wanted`` (lower case) in raw ASGI headers, as latin-1 text."""
+    for name, value in headers:
+        if bytes(name).lower() == wanted:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (never the path as sent), or ``unmatched``."""
+    route = scope.get("route_handler")
+    paths = getattr(route, "paths", None)
+    return sorted(paths)[0] if paths else "unmatched"
+
+
+def _observability_of(scope: Scope) -> Observability | None:
+    # The app's services exist once its lifespan has started; a bare ASGI test app has none.
+    state = getattr(scope.get("app"), "state", None)
+    services = getattr(state, "services", None) if state is not None else None
+    return getattr(services, "observability", None)
+
+
 def client_request_id(headers: Any) -> bytes | None:
     """The caller's X-Request-Id when it is short and plain, to echo as X-Client-Request-Id."""
     for name, value in headers:
@@ -83,6 +112,11 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Give each HTTP request a gateway-generated id (``scope['state']['request_id']``), echo it as
     ``X-Request-Id``, refuse duplicated single-value headers with 400, and log the outcome.
 
+    It also opens the request's observation (:mod:`gateway.observability.request`): the root span
+    ``"{method} {route template}"``, continuing the caller's W3C ``traceparent``; the request
+    metrics when the response ends; and, on answers of the proxied routes, ``Server-Timing`` with
+    what is known when the response starts (for a stream: before its body).
+
     A client's own ``X-Request-Id`` is never the request id: it is not stored, not logged, and is
     only echoed back (as ``X-Client-Request-Id``) when it is at most 64 characters of
     ``[A-Za-z0-9._-]``.
@@ -101,6 +135,13 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         status = 0
         headers_in = scope.get("headers", ())
         echo = client_request_id(headers_in)
+        method = str(scope.get("method", ""))
+        observation, restore = open_request(
+            _observability_of(scope),
+            method=method,
+            request_id=request_id,
+            traceparent=header_value(headers_in, TRACEPARENT_HEADER),
+        )
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -110,6 +151,9 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 if echo is not None:
                     headers.append((CLIENT_REQUEST_ID_HEADER, echo))
+                timing = observation.timing_header()
+                if timing is not None:
+                    headers.append((SERVER_TIMING_HEADER, timing))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -129,16 +173,21 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 return
             await app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route_handler")
-            log.info(
-                "http.request",
-                request_id=request_id,
-                method=scope.get("method"),
-                route=(getattr(route, "paths", None) and sorted(route.paths)[0]) or "unmatched",
-                status=status,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
-                principal=scope.get("state", {}).get("principal_id"),
-            )
+            route = route_template(scope)
+            try:
+                observation.finish(method=method, route=route, status=status)
+                # Logged while the request's trace context is still current (trace_id, span_id).
+                log.info(
+                    "http.request",
+                    request_id=request_id,
+                    method=scope.get("method"),
+                    route=route,
+                    status=status,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                    principal=scope.get("state", {}).get("principal_id"),
+                )
+            finally:
+                restore()
 
     return middleware
 

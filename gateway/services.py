@@ -24,7 +24,8 @@ from engine.pool.client import PooledEngineClient
 from gateway.auth.jwt import JWTSettings, JWTVerifier
 from gateway.auth.keys import KeyStore
 from gateway.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from gateway.observability.runtime import Observability, start_observability
+from gateway.observability.metrics import PoolState
+from gateway.observability.runtime import Observability, seed_vocabularies, start_observability
 from gateway.settings import Settings
 from policies.bundle import PolicyBundle, PolicyHolder
 from policies.pii.offload import DetectionPool
@@ -110,6 +111,7 @@ class Services:
                 )
             )
             self.detectors.replace(detector)
+        seed_vocabularies(self.observability.metrics, policy=bundle)  # the new roles and rule ids
         log.info("policy.reloaded", digest=bundle.digest, previous_digest=previous.digest)
         return bundle
 
@@ -236,6 +238,16 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             settings.observability,
             policy=policies.current,
             models=[*settings.engine.model_aliases, *settings.engine.model_aliases.values()],
+        )
+        audit.observe_commits(observability.metrics.observe_audit_commit)
+        pooled = engine
+
+        def worker_counts() -> dict[PoolState, int]:
+            status = pooled.pool_status()
+            return {"healthy": status.healthy, "unhealthy": len(status.workers) - status.healthy}
+
+        observability.metrics.watch_engine_pool(
+            workers=worker_counts, queue_depth=lambda: pooled.pool_status().waiting
         )
         services = Services(
             settings=settings,

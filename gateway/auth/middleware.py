@@ -18,6 +18,7 @@ from litestar.types import ASGIApp
 
 from gateway.auth.errors import AuthenticationError
 from gateway.guards import PUBLIC, declared_permission, record_decision, request_id_of, services_of
+from gateway.observability.request import current_observation
 from gateway.services import Services
 from policies.rbac import Principal
 
@@ -71,9 +72,12 @@ class GatewayAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if permission is None:
             return AuthenticationResult(user=None, auth=None)
         services = services_of(connection)
+        step = current_observation().step("gateway.authenticate")
         try:
             principal = await authenticate(connection, services)
         except AuthenticationError as exc:
+            step.set("gateway.auth.reason", exc.code)
+            step.end(exc)
             request_id = request_id_of(connection)
             log.info("auth.failure", request_id=request_id, reason=exc.code)
             await record_decision(
@@ -85,5 +89,10 @@ class GatewayAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 {"reason": exc.code, "permission": permission},
             )
             raise
+        except BaseException as exc:
+            step.end(exc)
+            raise
+        step.set("gateway.auth.method", principal.auth_method)
+        step.end()
         connection.scope.setdefault("state", {})[PRINCIPAL_ID_STATE_KEY] = principal.id
         return AuthenticationResult(user=principal, auth=principal.auth_method)

@@ -66,7 +66,9 @@ class Vocabularies:
         self.roles = LabelVocabulary("role", ("none",))
         self.entity_types = LabelVocabulary("entity_type")
         self.rules = LabelVocabulary("rule")
-        self.actions = LabelVocabulary("action", ("redact", "block", "flag", "pseudonymize", "mask", "allow"))
+        self.actions = LabelVocabulary(
+            "action", ("redact", "block", "flag", "restore", "pseudonymize", "mask", "allow")
+        )
         self.directions = LabelVocabulary("direction", ("request", "answer"))
         self.outcomes = LabelVocabulary("outcome", ("ok", "timeout", "queue_timeout", "cancelled", "error"))
 

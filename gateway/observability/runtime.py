@@ -4,6 +4,7 @@ provider and its optional loopback metrics listener, built together and closed t
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import threading
 from collections.abc import Iterable, Iterator
@@ -47,15 +48,18 @@ class Observability:
     metrics: GatewayMetrics
     tracer_provider: TracerProvider
     meter_provider: MeterProvider | None = None
+    # Whether spans are recorded and exported (an exporter is configured); when not, requests
+    # make no span objects at all (gateway.observability.request).
+    tracing: bool = False
     # The loopback listener's server, when observability.metrics_port is set and it is running.
     _listener: list[Any] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return "Observability()"
 
-    @property
+    @functools.cached_property
     def tracer(self) -> Tracer:
-        """The gateway's tracer (spans of this app's provider)."""
+        """The gateway's tracer (spans of this app's provider), made once."""
         return self.tracer_provider.get_tracer(_TRACER_NAME)
 
     @property
@@ -113,6 +117,7 @@ def build_observability(
             settings, version=version, exporter=span_exporter, batch=span_exporter is None
         ),
         meter_provider=meter_provider,
+        tracing=span_exporter is not None or bool(settings.otlp_endpoint),
     )
 
 

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,127}")
-_ROUTE = re.compile(r"/[A-Za-z0-9_.{}/\-]{0,127}")
+_ROUTE = re.compile(r"/[A-Za-z0-9_.:{}/\-]{0,127}")
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,252}|\[[0-9A-Fa-f:]{2,45}\]")
 _REQUEST_ID = re.compile(r"req_[0-9a-f]{24}")
 _ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,95}")
@@ -119,8 +119,12 @@ SAFE_ATTRIBUTES: Final[Mapping[str, _Check]] = {
     "gateway.stream": _flag,
     "gateway.delivered": _one_of("complete", "client_disconnected", "error", "blocked"),
     "gateway.pii.entities_total": _count,
+    "gateway.pii.queue_wait_s": _seconds,
+    "gateway.pii.detect_s": _seconds,
+    "gateway.pii.outcome": _one_of("ok", "timeout", "queue_timeout", "cancelled", "error"),
     "gateway.filter.actions": _count,
     "gateway.filter.blocked": _flag,
+    "gateway.filter.time_s": _seconds,
     "gateway.injection.flagged": _flag,
     "gateway.audit.records": _count,
     "gateway.upstream.time_to_first_byte_s": _seconds,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -17,13 +18,15 @@ import structlog
 from gateway.auth.ratelimit import enforce
 from gateway.errors import Forbidden, InvalidRequest, ModelNotFound, RateLimited, SubjectRequired
 from gateway.guards import deny
+from gateway.observability.request import current_observation
 from gateway.pipeline.context import CHAT, Exchange, RequestContext, Route, authorize_request
+from gateway.pipeline.observe import count_injection_findings, detect_request_pii
 from gateway.pipeline.records import append_request_record
 from gateway.validation import check_text_size
 from policies.bundle import PolicyBundle
 from policies.errors import PolicyViolation
 from policies.output.injection import screen_for_injection
-from policies.pii.redact_body import aredact_chat_body, aredact_completion_body
+from policies.pii.redact_body import redact_chat_body, redact_completion_body
 from policies.rbac import AuthzDecision, Principal
 
 if TYPE_CHECKING:
@@ -60,6 +63,7 @@ async def admit(services: Services, arrival: Arrival, detector: PIIDetector | No
     ``detector`` is the PII detector as it was when the request arrived (None: PII disabled).
     """
     route, principal = arrival.route, arrival.principal
+    current_observation().proxied = True
     granted = arrival.permission
     if granted is None or not granted.allowed or granted.permission != route.permission:
         # The guard decided the route's permission (not decided again here) and admits only what
@@ -95,6 +99,7 @@ async def resolve_model(services: Services, model: str) -> str:
             log.warning("model.alias_not_served", alias=model)
         # The message does not repeat the name: it is not known to be a model name.
         raise ModelNotFound("The requested model does not exist or is not served here.", param="model")
+    current_observation().note_model(served)
     return served
 
 
@@ -118,6 +123,8 @@ async def _screen(services: Services, context: RequestContext, body: dict[str, A
     )
     flags = tuple(sorted({f.indicator_id for f in findings}))
     blocked = sorted({f.indicator_id for f in findings if f.action == "block"})
+    if findings:
+        count_injection_findings(current_observation(), [f.action for f in findings])
     if blocked:
         await append_request_record(services.audit, context, body, "block", injection_flags=flags)
         raise PolicyViolation(
@@ -137,15 +144,13 @@ async def _redact(
     if context.detector is None:
         exchange = Exchange(context, body, engine_body, injection_flags=flags)
     else:
-        redact = aredact_chat_body if context.route is CHAT else aredact_completion_body
+        redact = redact_chat_body if context.route is CHAT else redact_completion_body
+        work = partial(
+            redact, engine_body, context.detector, context.authz.pii_profile, models={context.served_model}
+        )
         try:
-            forwarded, pseudonyms, report = await redact(
-                engine_body,
-                context.detector,
-                context.authz.pii_profile,
-                services.pii_pool,
-                models={context.served_model},
-                owner=context.principal.id,
+            forwarded, pseudonyms, report = await detect_request_pii(
+                services.pii_pool, work, owner=context.principal.id, observation=current_observation()
             )
         except PolicyViolation as exc:
             await append_request_record(

@@ -16,9 +16,14 @@ import structlog
 from audit.errors import AuditError
 from audit.records import AuditEvent
 from gateway.audit_events import decision_event
+from gateway.observability.request import current_observation
 from gateway.pipeline.context import RequestContext
+from gateway.pipeline.observe import count_answer_decisions
 
 log = structlog.get_logger("gateway.pipeline")
+
+# The trace's words for how an answer was delivered; anything else ("failed") is "error".
+_DELIVERED = frozenset({"complete", "client_disconnected", "blocked"})
 
 
 class AuditSink(Protocol):
@@ -91,7 +96,10 @@ async def append_request_record(
         payload["pii_actions"] = dict(pii_actions)
     if extra:
         payload.update(extra)
-    await audit.append(_event(context, "request", decision, payload, entity_counts=dict(entity_counts or {})))
+    event = _event(context, "request", decision, payload, entity_counts=dict(entity_counts or {}))
+    with current_observation().step("gateway.audit.request_record", timing="audit") as step:
+        step.set("gateway.decision", decision)
+        await audit.append(event)
 
 
 def _usage_counts(usage: Mapping[str, Any] | None) -> dict[str, int]:
@@ -108,28 +116,37 @@ async def append_response_record(
     delivered: str,
     decisions: Sequence[FilterDecision],
     clock: Callable[[], float] = time.perf_counter,
+    error_type: str | None = None,
 ) -> None:
-    """Commit the response record: the raw answer, filter decisions, usage, latency, delivery."""
+    """Commit the response record: the raw answer, filter decisions, usage, latency, delivery
+    (``error_type``: the exception's type name of a failed exchange, for the trace)."""
     counts: dict[str, int] = {}
     for d in decisions:
         counts[f"{d.action}:{d.rule_id}"] = counts.get(f"{d.action}:{d.rule_id}", 0) + d.count
-    await audit.append(
-        _event(
-            context,
-            "response",
-            decision,
-            {
-                "answer": dict(answer),
-                "delivered": delivered,
-                "filter_decisions": [
-                    {"rule_id": d.rule_id, "action": d.action, "count": d.count} for d in decisions
-                ],
-            },
-            entity_counts=counts,
-            usage=_usage_counts(usage),
-            latency_ms=round((clock() - context.started) * 1000, 3),
-        )
+    event = _event(
+        context,
+        "response",
+        decision,
+        {
+            "answer": dict(answer),
+            "delivered": delivered,
+            "filter_decisions": [
+                {"rule_id": d.rule_id, "action": d.action, "count": d.count} for d in decisions
+            ],
+        },
+        entity_counts=counts,
+        usage=_usage_counts(usage),
+        latency_ms=round((clock() - context.started) * 1000, 3),
     )
+    observation = current_observation()
+    with observation.step("gateway.audit.response_record", timing="audit") as step:
+        step.set("gateway.decision", decision)
+        step.set("gateway.delivered", delivered if delivered in _DELIVERED else "error")
+        if error_type is not None:
+            step.set("error.type", error_type)
+        # Counted once per answer, here, where its filter decisions are final.
+        count_answer_decisions(observation, step, decisions)
+        await audit.append(event)
 
 
 async def record_failure(
@@ -149,6 +166,7 @@ async def record_failure(
             usage=None,
             delivered="failed",
             decisions=decisions,
+            error_type=type(exc).__name__,
         )
     except AuditError:
         log.error("audit.failure_not_recorded", request_id=context.request_id, error_type=type(exc).__name__)

@@ -21,8 +21,10 @@ from audit.errors import AuditError
 from engine.errors import EngineUnavailable
 from gateway.auth.ratelimit import record_tokens
 from gateway.errors import error_body, to_response
+from gateway.observability.request import Step, current_observation
 from gateway.pipeline.background import run_in_background
 from gateway.pipeline.context import Exchange
+from gateway.pipeline.observe import observe_detection_of_answer, observe_usage
 from gateway.pipeline.output import StreamState, filter_stream_chunk
 from gateway.pipeline.records import append_response_record, record_failure
 from gateway.pipeline.shapes import (
@@ -33,6 +35,7 @@ from gateway.pipeline.shapes import (
     is_engine_error,
     sse,
 )
+from policies.errors import DetectionUnavailable
 from policies.output.stream_filter import StreamFilter
 
 if TYPE_CHECKING:
@@ -48,7 +51,13 @@ class StreamRelay:
     stream needs to know about the caller comes from the exchange's context."""
 
     def __init__(
-        self, services: Services, exchange: Exchange, filt: StreamFilter, *, client_wants_usage: bool
+        self,
+        services: Services,
+        exchange: Exchange,
+        filt: StreamFilter,
+        *,
+        client_wants_usage: bool,
+        upstream: Step | None = None,
     ) -> None:
         self._services = services
         self._exchange = exchange
@@ -59,6 +68,15 @@ class StreamRelay:
         self._done = False  # the upstream sent [DONE]
         self._engine_failed = False  # the upstream sent an error event
         self._recorded = False  # a response record was written (or is known to be unwritable)
+        # Observations: the upstream step (opened when the stream was connected), the time to the
+        # first event and to the first chunk with a choice, and the filter's time, accumulated.
+        self._observation = current_observation()
+        self._upstream = upstream
+        self._filter_step = self._observation.step("gateway.output.filter")
+        self._first_byte_s: float | None = None
+        self._first_token_s: float | None = None
+        self._filter_s = 0.0
+        self._observed = False
 
     def __repr__(self) -> str:
         return f"StreamRelay(request_id={self._context.request_id})"
@@ -68,9 +86,14 @@ class StreamRelay:
     ) -> AsyncGenerator[bytes, None]:
         """Filtered frames of ``events``; ``stack`` holds the upstream connection (closed here)."""
         try:
-            async with stack:
-                async for frame in self._relay(events):
-                    yield frame
+            try:
+                async with stack:
+                    async for frame in self._relay(events):
+                        yield frame
+            except BaseException as exc:
+                self._observe_end(exc if isinstance(exc, Exception) else None)
+                raise
+            self._observe_end(None)
             ending = await self._conclude()
         except Exception as exc:
             ending = await self._abort(exc)
@@ -83,6 +106,8 @@ class StreamRelay:
     async def _relay(self, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """Upstream events to filtered frames, until [DONE], an error event, or a block."""
         async for data in events:
+            if self._first_byte_s is None and self._upstream is not None:
+                self._first_byte_s = self._upstream.elapsed()
             if data == b"[DONE]":
                 self._done = True
                 return
@@ -104,16 +129,53 @@ class StreamRelay:
         if not chunk.get("choices"):
             # The usage chunk (no choices): only for a client that asked for usage.
             return sse(chunk) if self._wants_usage else None
+        if self._first_token_s is None and self._upstream is not None:
+            self._first_token_s = self._upstream.elapsed()
         if not self._wants_usage and "usage" in chunk:
             chunk["usage"] = None
         drop_logprobs(chunk)
-        if self._filter.scans_names:
-            # With NER a finished clause costs milliseconds: off the event loop, bounded in time.
-            work = partial(filter_stream_chunk, chunk, self._filter, self.state)
-            out = await self._services.pii_pool.run(work)
-        else:
-            out = filter_stream_chunk(chunk, self._filter, self.state)
+        clock = self._observation.clock
+        started = clock()
+        try:
+            if self._filter.scans_names:
+                # With NER a finished clause costs milliseconds: off the event loop, bounded in time.
+                work = partial(filter_stream_chunk, chunk, self._filter, self.state)
+                out = await self._services.pii_pool.run(work)
+            else:
+                out = filter_stream_chunk(chunk, self._filter, self.state)
+        finally:
+            self._filter_s += clock() - started
         return sse(out) if out is not None else None
+
+    def _observe_end(self, error: Exception | None) -> None:
+        """The upstream ended (or broke off): end the upstream and filter steps with their
+        timings, and record token timing and answer-side detection time (once)."""
+        if self._observed:
+            return
+        self._observed = True
+        observation, step = self._observation, self._upstream
+        if step is not None:
+            last_byte = step.elapsed()
+            if self._first_byte_s is not None:
+                step.set("gateway.upstream.time_to_first_byte_s", self._first_byte_s)
+            step.set("gateway.upstream.time_to_last_byte_s", last_byte)
+            first = self._first_token_s
+            observe_usage(
+                observation,
+                step,
+                self.state.usage,
+                first_token_s=first,
+                generation_s=last_byte - first if first is not None else None,
+            )
+            step.end(error)
+        filter_step = self._filter_step
+        filter_step.set("gateway.filter.time_s", self._filter_s)
+        filter_step.set("gateway.filter.blocked", self._filter.blocked)
+        filter_step.end(error if isinstance(error, DetectionUnavailable) else None)
+        if self._context.detector is not None:
+            observation.add_time("pii", self._filter_s)
+            detection_error = error if isinstance(error, DetectionUnavailable) else None
+            observe_detection_of_answer(observation, self._filter_s, detection_error)
 
     async def _conclude(self) -> list[bytes]:
         """The upstream ended: commit the response record, then say how the stream ends."""

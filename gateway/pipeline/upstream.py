@@ -10,8 +10,18 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import SpanKind
+
 from gateway.auth.ratelimit import record_tokens
+from gateway.observability.request import RequestObservation, Step, current_observation
 from gateway.pipeline.context import Exchange
+from gateway.pipeline.observe import (
+    genai_request_attributes,
+    genai_response_attributes,
+    observe_detection_of_answer,
+    observe_usage,
+    server_attributes,
+)
 from gateway.pipeline.output import FilterSettings, filter_whole_answer, make_filter
 from gateway.pipeline.records import append_response_record, record_failure
 from gateway.pipeline.relay import StreamRelay
@@ -39,15 +49,45 @@ def total_tokens(usage: dict[str, Any] | None) -> int:
     return int((usage or {}).get("total_tokens") or 0)
 
 
+def upstream_step(services: Services, exchange: Exchange, observation: RequestObservation) -> Step:
+    """Start the step ``gateway.upstream`` (a CLIENT span with the GenAI attributes of the call)."""
+    context = exchange.context
+    step = observation.step("gateway.upstream", timing="upstream", kind=SpanKind.CLIENT)
+    if step.span is not None:
+        step.set_all(genai_request_attributes(context.route, context.served_model, exchange.forwarded))
+        step.set("gateway.stream", context.stream)
+        urls = services.settings.engine.urls
+        if len(urls) == 1:  # a pool's worker is chosen later, by the engine client
+            step.set_all(server_attributes(urls[0]))
+    return step
+
+
+def engine_headers(observation: RequestObservation, step: Step) -> dict[str, Any]:
+    """Keyword arguments for the engine call: ``headers`` with the ``traceparent`` to continue
+    the trace with, or none (the engine client's defaults) when there is no trace."""
+    headers = observation.upstream_headers(step)
+    return {"headers": headers} if headers else {}
+
+
 async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
     """Forward a non-streaming request, filter the answer, commit the response record, charge the
     tokens, and only then return the body."""
     context = exchange.context
+    observation = current_observation()
+    step = upstream_step(services, exchange, observation)
     try:
-        answer = await services.engine.post_json(context.route.path, exchange.forwarded)
-    except Exception as exc:
-        await record_failure(services.audit, context, exc)
+        answer = await services.engine.post_json(
+            context.route.path, exchange.forwarded, **engine_headers(observation, step)
+        )
+    except BaseException as exc:
+        step.end(exc)
+        if isinstance(exc, Exception):
+            await record_failure(services.audit, context, exc)
         raise
+    step.set("gateway.upstream.time_to_last_byte_s", step.elapsed())
+    step.set_all(genai_response_attributes(answer))
+    observe_usage(observation, step, usage_of(answer))
+    step.end()
     settings = filter_settings(services)
     filt = make_filter(exchange, settings, streaming=False)
     drop_logprobs(answer)
@@ -56,8 +96,10 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
     def filter_answer() -> None:
         raw.update(filter_whole_answer(answer, filt))
 
+    detecting = context.detector is not None
+    filter_step = observation.step("gateway.output.filter", timing="pii" if detecting else None)
     try:
-        if context.detector is not None and settings.answer_ner:
+        if detecting and settings.answer_ner:
             # NER on a whole answer takes milliseconds: keep it off the event loop, bounded in time.
             await services.pii_pool.run(filter_answer)
         else:
@@ -65,10 +107,20 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
             # the loop: cheaper than the hop to a pool thread (issue 20).
             filter_answer()
     except Exception as exc:
+        filter_step.end(exc)
+        if detecting:
+            observe_detection_of_answer(observation, filter_step.duration_s, exc)
         await record_failure(services.audit, context, exc, answer=raw)
         if isinstance(exc, DetectionUnavailable):
             raise DetectionUnavailable("PII detection on the answer failed") from None
         raise
+    except BaseException as exc:
+        filter_step.end(exc)
+        raise
+    filter_step.set("gateway.filter.blocked", filt.blocked)
+    filter_step.end()
+    if detecting:
+        observe_detection_of_answer(observation, filter_step.duration_s, None)
     usage = usage_of(answer)
     await append_response_record(
         services.audit,
@@ -93,17 +145,26 @@ async def open_stream(services: Services, exchange: Exchange) -> AsyncGenerator[
     asked = exchange.forwarded.get("stream_options") or {}
     # Always ask for usage so the audit record and token quotas have it; strip it if not asked for.
     upstream_body = {**exchange.forwarded, "stream_options": {**asked, "include_usage": True}}
+    observation = current_observation()
+    step = upstream_step(services, exchange, observation)
     stack = contextlib.AsyncExitStack()
     try:
-        events = await stack.enter_async_context(services.engine.stream(context.route.path, upstream_body))
-    except Exception as exc:
+        events = await stack.enter_async_context(
+            services.engine.stream(context.route.path, upstream_body, **engine_headers(observation, step))
+        )
+    except BaseException as exc:
+        step.end(exc)
         await stack.aclose()
-        await record_failure(services.audit, context, exc)
+        if isinstance(exc, Exception):
+            await record_failure(services.audit, context, exc)
         raise
+    # What Server-Timing can say of the engine before the stream's body: its time to headers.
+    observation.upstream_connect_s = step.elapsed()
     relay = StreamRelay(
         services,
         exchange,
         make_filter(exchange, filter_settings(services)),
         client_wants_usage=bool(asked.get("include_usage")),
+        upstream=step,
     )
     return relay.frames(stack, events)

@@ -164,3 +164,14 @@ def test_metrics_port_must_differ_and_needs_one_worker(tmp_path: Path) -> None:
                 "observability": {"metrics_port": 9100},
             },
         )
+
+
+def test_the_engine_pool_is_reported_at_scrape_time(client: TestClient[Any], keys: dict[str, str]) -> None:
+    """The app wires its engine pool into the gauges: workers by health and the wait queue."""
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {keys['admin']}"})
+    assert response.status_code == 200
+    families = _families(response.text)
+    workers = {s.labels["state"]: s.value for s in families["gateway_engine_workers"].samples}
+    status = client.app.state.services.engine.pool_status()
+    assert workers["healthy"] + workers["unhealthy"] == len(status.workers) >= 1
+    assert [s.value for s in families["gateway_engine_queue_depth"].samples] == [float(status.waiting)]

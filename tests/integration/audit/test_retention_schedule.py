@@ -201,10 +201,9 @@ async def test_each_run_prunes_key_ring_snapshots_past_their_age(
 ) -> None:
     """An erasure completes for backups once the snapshots taken before it are gone: the schedule
     prunes them without a cron job, and records what it deleted (ids and counts, no key bytes)."""
+    from audit.keyring import LocalKeyFileProvider
     from audit.keyring_snapshots import list_snapshots, take_snapshot
     from gateway.retention_schedule import SnapshotPruning
-
-    from audit.keyring import LocalKeyFileProvider
 
     key_dir = tmp_path / "snapshot-ring"
     LocalKeyFileProvider(key_dir)  # a key ring with its first KEK version
