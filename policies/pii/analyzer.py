@@ -24,9 +24,11 @@ from presidio_analyzer.predefined_recognizers import (
 from policies.errors import DetectionUnavailable
 from policies.pii.cache import FindingCache
 from policies.pii.config import PIIPolicy
+from policies.pii.names_gate import NO_MODEL_NEEDED, RuleNames, RuleNamesArtifacts, explained_score
 from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.offload import CancelToken, current_cancel_token
+from policies.pii.pattern_context import PatternContextBooster
 from policies.pii.recognizers_address_en import address_recognizers
 from policies.pii.recognizers_en import (
     EmailAddressRecognizer,
@@ -44,6 +46,9 @@ from policies.pii.recognizers_zh import (
     CnMobileRecognizer,
     CnPassportRecognizer,
 )
+from policies.pii.windows import WINDOW_CHARS as WINDOW_CHARS
+from policies.pii.windows import WINDOW_OVERLAP as WINDOW_OVERLAP
+from policies.pii.windows import Window, batches, split_windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +68,12 @@ _NER_HINT_RE = regex.compile(r"\p{Lu}\p{Ll}")
 _SCORE_FLOOR = 0.3
 # Entity types found by NER or word segmentation rather than by structure.
 _NER_ENTITY_TYPES = frozenset({"PERSON"})
+_windows = split_windows  # the name tests know
+
 # Upper bound on the length, in the original text, of a structured identifier the output filter
 # must still see whole: the longest (an IBAN of 34 characters, or an e-mail address) with room for
 # separators and evasion characters between its digits. Streaming filters hold back this much.
 MAX_STRUCTURED_LENGTH = 96
-# Long texts are detected window by window: spaCy's memory grows with the document (a 490,000-
-# character text took 2 GB), and a window is the unit of work between two checks for cancellation
-# (about 0.3 s of one core). Texts up to this length are one window, detected as before; windows of
-# several texts are batched through spaCy up to this many characters at a time.
-WINDOW_CHARS = 10_000
-# Characters that consecutive windows share. Each window keeps the findings that reach into its
-# core, and cores split every shared stretch in the middle; a finding that reaches into a core lies,
-# with its context, inside that core's window whenever finding and context fit in half the overlap:
-# the longest entity a recognizer reports (an e-mail address: 254 characters by RFC 5321; the other
-# identifiers fit in MAX_STRUCTURED_LENGTH) plus the context read around it (Presidio's five tokens
-# before, ContextWords' 40 characters before and 20 after), 256 characters each, both sides.
-WINDOW_OVERLAP = 1_024
 
 # Recognizers that report nothing but matches of their own ``patterns``, with the regex flags their
 # analyze() matches with (None: the recognizer's ``global_regex_flags``). The pattern-only path
@@ -97,6 +92,15 @@ _MATCH_ONLY_FLAGS: dict[type[EntityRecognizer], int | None] = {
 }
 
 
+# What every pattern of a recognizer needs, tested before its patterns: all of IpRecognizer's
+# need a ":" (IPv6) or a digit, a dot and a digit (IPv4); its IPv6 pattern alone costs more than the
+# rest of the pattern checks together.
+_DIGIT_DOT_DIGIT = regex.compile(r"\d\.\d")
+_MATCH_NEEDS: dict[type[EntityRecognizer], Callable[[str], bool]] = {
+    IpRecognizer: lambda text: ":" in text or _DIGIT_DOT_DIGIT.search(text) is not None,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _PatternStep:
     """One recognizer of the pattern-only path, and what decides whether it runs and whether
@@ -109,14 +113,6 @@ class _PatternStep:
     # own, except the Greek final sigma: a word with a sigma is always handed to the enhancer).
     context: tuple[str, ...]
     context_always: bool
-
-
-class _CallResults(list[RecognizerResult]):
-    """Results made by one call and referenced nowhere else. Presidio's context enhancer deep-copies
-    its input to keep the caller's results unchanged; these need no copy, so the copy is this list."""
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _CallResults:
-        return self
 
 
 class PIIDetector:
@@ -154,6 +150,15 @@ class PIIDetector:
         # The recognizers AnalyzerEngine.analyze would pick for these entity types, in a fixed order.
         selected = set(registry.get_recognizers("en", entities=self._pattern_entity_types))
         self._pattern_steps = tuple(_pattern_step(r) for r in recognizers if r in selected)
+        self._pattern_recognizers = {step.recognizer.id: step.recognizer for step in self._pattern_steps}
+        nlp = self._engine.nlp["en"]  # type: ignore[index]
+        self._booster = PatternContextBooster(self._analyzer.context_aware_enhancer, nlp.make_doc, nlp.vocab)
+        self._all_entity_types = list(entity_types)
+        self._names = names
+        self._explained_score = explained_score(profile.min_score for profile in policy.profiles.values())
+        self._name_recognizers = tuple(_name_recognizer(r) for r in recognizers if r not in selected)
+        # The artifacts of a text NER does not run on: names are found without the model's entities.
+        self._no_entities = NlpArtifacts([], None, [], [], self._engine, "en")  # type: ignore[arg-type]
         self._cache: FindingCache[tuple[Finding, ...]] = FindingCache(cache_key, cache_entries)
         self.analyzer_calls = 0
 
@@ -207,11 +212,12 @@ class PIIDetector:
     def _scan_patterns(self, text: str) -> list[RecognizerResult]:
         """What AnalyzerEngine.analyze returns for the pattern entity types, without the work that
         cannot change it: recognizers none of whose patterns match, tokenization and context
-        enhancement where no context word occurs, and the enhancer's deep copy of the results."""
+        enhancement where no context word occurs, and the enhancer's NLP artifacts, explanations
+        and deep copy of the results (PatternContextBooster gives the same scores)."""
         entities = self._pattern_entity_types
         lowered: str | None = None
         plain: list[RecognizerResult] = []
-        to_enhance = _CallResults()
+        to_enhance: list[RecognizerResult] = []
         for step in self._pattern_steps:
             if step.may_match is not None and not step.may_match(text):
                 continue
@@ -227,15 +233,9 @@ class PIIDetector:
                     to_enhance.extend(results)
                     continue
             plain.extend(results)
-        enhanced: list[RecognizerResult] = []
         if to_enhance:
-            enhanced = self._analyzer.context_aware_enhancer.enhance_using_context(
-                text=text,
-                raw_results=to_enhance,
-                nlp_artifacts=self._engine.tokens_only(text),
-                recognizers=[step.recognizer for step in self._pattern_steps],
-            )
-        kept = [result for result in (*plain, *enhanced) if result.score >= _SCORE_FLOOR]
+            self._booster.boost(text, to_enhance, self._pattern_recognizers)
+        kept = [result for result in (*plain, *to_enhance) if result.score >= _SCORE_FLOOR]
         deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(kept)
         return deduplicated
 
@@ -256,12 +256,12 @@ class PIIDetector:
             keys = list(pending)
             unique = [texts[pending[key][0]] for key in keys]
             found: list[list[Finding]] = [[] for _ in keys]
-            windows = [window for i, text in enumerate(unique) for window in _windows(i, len(text))]
-            for batch in _batches(windows):
+            windows = [window for i, text in enumerate(unique) for window in split_windows(i, len(text))]
+            for batch in batches(windows):
                 if cancel is not None:
                     cancel.check()
                 for window, findings in zip(batch, self._detect_batch(unique, batch, cancel), strict=True):
-                    found[window.position].extend(window.keep(findings))
+                    found[window.position].extend(_keep(window, findings))
                     if not window.last:
                         continue
                     kept = found[window.position]
@@ -274,13 +274,18 @@ class PIIDetector:
         return [r if r is not None else [] for r in results]
 
     def _detect_batch(
-        self, texts: Sequence[str], batch: Sequence[_Window], cancel: CancelToken | None
+        self, texts: Sequence[str], batch: Sequence[Window], cancel: CancelToken | None
     ) -> Iterator[list[Finding]]:
         """Findings in each window of ``batch``, offsets on the window, checking ``cancel`` between
-        windows; the windows that could hold a name go through spaCy as one batch."""
+        windows; the windows whose names NER could change go through spaCy as one batch."""
         normalized = [normalize(texts[window.position][window.start : window.end]) for window in batch]
-        ner_positions = [i for i, norm in enumerate(normalized) if _NER_HINT_RE.search(norm.text)]
-        artifacts: dict[int, NlpArtifacts] = {}
+        rule_names = [self._rule_names(norm.text) for norm in normalized]
+        ner_positions = [i for i, names in enumerate(rule_names) if names.needs_model]
+        artifacts: dict[int, NlpArtifacts] = {
+            i: RuleNamesArtifacts(names.names, self._engine)
+            for i, names in enumerate(rule_names)
+            if not names.needs_model and names is not NO_MODEL_NEEDED
+        }
         if ner_positions:
             processed = self._engine.process_batch(
                 [normalized[i].text for i in ner_positions], "en", batch_size=max(1, len(ner_positions))
@@ -290,15 +295,63 @@ class PIIDetector:
         for position, norm in enumerate(normalized):
             if cancel is not None and position:
                 cancel.check()
-            artifact = artifacts.pop(position, None) or self._engine.tokens_only(norm.text)
-            yield self._analyze(norm, artifact, list(self.entity_types))
+            yield self._analyze(norm, artifacts.pop(position, self._no_entities), self._all_entity_types)
+
+    def _rule_names(self, text: str) -> RuleNames:
+        """The names the rules find in ``text`` without NER, and whether NER must run on it
+        (``policies.pii.names_gate``)."""
+        if not _NER_HINT_RE.search(text):
+            return NO_MODEL_NEEDED
+        return self._names.without_model(text, self._explained_score)
+
+    def _scan_all(self, text: str, artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """What AnalyzerEngine.analyze returns over every entity type, without its overhead: the
+        pattern types through ``_scan_patterns``, names by their recognizers directly. AnalyzerEngine
+        drops duplicates per entity type, so the two halves can be analyzed apart; none of the name
+        recognizers has context words, so its context enhancer never changes their scores."""
+        raw = self._scan_patterns(text)
+        names: list[RecognizerResult] = []
+        for recognizer in self._name_recognizers:
+            names.extend(recognizer.analyze(text, self._all_entity_types, artifacts) or [])
+        names = [result for result in names if result.score >= _SCORE_FLOOR]
+        raw.extend(EntityRecognizer.remove_duplicates(names))
+        return raw
+
+    def _detect_reference(self, text: str) -> list[Finding]:
+        """``detect`` of a text up to WINDOW_CHARS the plain way (for tests; not cached): NER on
+        any text with a capitalized word, then AnalyzerEngine.analyze over every entity type."""
+        norm = normalize(text)
+        if _NER_HINT_RE.search(norm.text):
+            artifacts = self._engine.process_batch([norm.text], "en", batch_size=1)
+            artifact = next(iter(artifacts))[1]
+        else:
+            artifact = self._engine.tokens_only(norm.text)
+        return self._analyze_with_engine(norm, artifact, list(self.entity_types))
 
     def _analyze(self, norm: NormalizedText, artifacts: NlpArtifacts, entities: list[str]) -> list[Finding]:
+        """Findings of ``entities`` in one normalized text; over every type without AnalyzerEngine."""
         self.analyzer_calls += 1
+        if entities == self._all_entity_types:
+            return _to_findings(norm, self._scan_all(norm.text, artifacts))
+        return self._analyze_with_engine(norm, artifacts, entities)
+
+    def _analyze_with_engine(
+        self, norm: NormalizedText, artifacts: NlpArtifacts, entities: list[str]
+    ) -> list[Finding]:
         raw: list[RecognizerResult] = self._analyzer.analyze(
             norm.text, "en", entities=entities, nlp_artifacts=artifacts, score_threshold=_SCORE_FLOOR
         )
         return _to_findings(norm, raw)
+
+
+def _name_recognizer(recognizer: EntityRecognizer) -> EntityRecognizer:
+    own_enhancer = type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context
+    if recognizer.context or own_enhancer:
+        # _scan_all skips the context enhancement of name findings: it would change their scores.
+        raise TypeError(f"{type(recognizer).__name__} uses context words; _scan_all would skip them")
+    if set(recognizer.supported_entities) - _NER_ENTITY_TYPES:
+        raise TypeError(f"{type(recognizer).__name__} reports structured types; _scan_patterns must run it")
+    return recognizer
 
 
 def _pattern_step(recognizer: EntityRecognizer) -> _PatternStep:
@@ -328,7 +381,11 @@ def _any_pattern_matches(recognizer: EntityRecognizer) -> Callable[[str], bool] 
     except regex.error:
         return None  # the recognizer itself fails on each call, as it always did
 
+    needs = _MATCH_NEEDS.get(type(recognizer))
+
     def any_match(text: str) -> bool:
+        if needs is not None and not needs(text):
+            return False
         return any(search(text) is not None for search in searches)
 
     return any_match
@@ -354,68 +411,16 @@ def _to_findings(norm: NormalizedText, raw: list[RecognizerResult]) -> list[Find
     return _drop_contained(findings)
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
-    """``text[start:end]`` of the pending text at ``position``; of its findings it keeps those that
-    reach into ``text[core_start:core_end]``. The cores of a text's windows partition it."""
-
-    position: int
-    start: int
-    end: int
-    core_start: int
-    core_end: int
-    first: bool
-    last: bool
-
-    def keep(self, findings: list[Finding]) -> list[Finding]:
-        """The findings (offsets on the window) that reach into the core, offsets on the text."""
-        if self.first and self.last:
-            return findings
-        kept: list[Finding] = []
-        for finding in findings:
-            start, end = finding.start + self.start, finding.end + self.start
-            if start < self.core_end and end > self.core_start:
-                kept.append(Finding(finding.entity_type, start, end, finding.score))
-        return kept
-
-
-def _windows(position: int, length: int) -> list[_Window]:
-    """The windows a text of ``length`` characters is detected in: one up to WINDOW_CHARS, else
-    windows of WINDOW_CHARS sharing WINDOW_OVERLAP characters with the next one."""
-    if length <= WINDOW_CHARS:
-        return [_Window(position, 0, length, 0, length, True, True)]
-    step = WINDOW_CHARS - WINDOW_OVERLAP
-    starts = [0]
-    while starts[-1] + WINDOW_CHARS < length:
-        starts.append(starts[-1] + step)
-    cuts = [0, *(start + WINDOW_OVERLAP // 2 for start in starts[1:]), length]
-    return [
-        _Window(
-            position,
-            start,
-            min(start + WINDOW_CHARS, length),
-            cuts[index],
-            cuts[index + 1],
-            first=index == 0,
-            last=index == len(starts) - 1,
-        )
-        for index, start in enumerate(starts)
-    ]
-
-
-def _batches(windows: Sequence[_Window]) -> Iterator[list[_Window]]:
-    """Consecutive windows, up to WINDOW_CHARS characters a batch (one window at least)."""
-    batch: list[_Window] = []
-    size = 0
-    for window in windows:
-        length = window.end - window.start
-        if batch and size + length > WINDOW_CHARS:
-            yield batch
-            batch, size = [], 0
-        batch.append(window)
-        size += length
-    if batch:
-        yield batch
+def _keep(window: Window, findings: list[Finding]) -> list[Finding]:
+    """The findings (offsets on the window) that reach into its core, offsets on the text."""
+    if window.first and window.last:
+        return findings
+    kept: list[Finding] = []
+    for finding in findings:
+        start, end = finding.start + window.start, finding.end + window.start
+        if start < window.core_end and end > window.core_start:
+            kept.append(Finding(finding.entity_type, start, end, finding.score))
+    return kept
 
 
 def _merge_windows(findings: list[Finding]) -> list[Finding]:

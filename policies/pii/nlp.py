@@ -7,6 +7,7 @@ enhancer compares context words with lemmas, so lower-cased token text stands in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
@@ -45,6 +46,23 @@ class NerOnlySpacyNlpEngine(SpacyNlpEngine):
                 nlp.remove_pipe("tok2vec")
             loaded[model["lang_code"]] = nlp
         self.nlp = loaded  # type: ignore[assignment]
+
+    def process_batch(  # type: ignore[override]
+        self,
+        texts: list[str] | list[tuple[str, object]],
+        language: str,
+        batch_size: int = 1,
+        n_process: int = 1,
+        as_tuples: bool = False,
+    ) -> Iterator[Any]:
+        """As SpacyNlpEngine.process_batch. A single text goes through the pipeline directly:
+        ``nlp.pipe``'s batching costs about 0.3-0.6 ms a call and changes no entity."""
+        if len(texts) == 1 and isinstance(texts[0], str) and not as_tuples and n_process == 1:
+            assert self.nlp is not None
+            text = texts[0]
+            yield text, self._doc_to_nlp_artifact(self.nlp[language](text), language)
+            return
+        yield from super().process_batch(texts, language, batch_size, n_process, as_tuples)
 
     def tokens_only(self, text: str, language: str = "en") -> NlpArtifacts:
         """Artifacts with tokens but no entities: for text where NER cannot find a name."""

@@ -56,6 +56,7 @@ from policies.pii.names_context import (
     WORK_AFTER_RE,
     WORK_BEFORE_RE,
 )
+from policies.pii.names_gate import RuleNames, RuleNamesArtifacts, needs_model
 from policies.pii.names_lexicons import (
     FIRST,
     FIRST_COMMON,
@@ -123,15 +124,16 @@ class PersonNameRecognizer(RuleRecognizer):
         if "PERSON" not in entities:
             return []
         self.load()
-        return [
-            RecognizerResult("PERSON", start, end, score)
-            for start, end, score in self.find(
+        if isinstance(nlp_artifacts, RuleNamesArtifacts):
+            found = nlp_artifacts.names
+        else:
+            found = self.find(
                 text,
                 _ner_spans(nlp_artifacts),
                 _ner_spans(nlp_artifacts, _PERSON_LABEL),
                 _ner_spans(nlp_artifacts, _PLACE_LABELS),
             )
-        ]
+        return [RecognizerResult("PERSON", start, end, score) for start, end, score in found]
 
     def find(
         self,
@@ -145,8 +147,16 @@ class PersonNameRecognizer(RuleRecognizer):
         words count as names elsewhere in the text too; ``place_spans`` those it labelled a place
         (GPE, LOC, FAC): a lone first name there is a place ("Florence", "Victoria")."""
         self.load()
-        assert self._classifier is not None
-        tokens = self._tokens(text)
+        return self._find(text, self._tokens(text), ner_spans, person_spans, place_spans)
+
+    def _find(
+        self,
+        text: str,
+        tokens: list[Token],
+        ner_spans: Sequence[tuple[int, int]] = (),
+        person_spans: Sequence[tuple[int, int]] = (),
+        place_spans: Sequence[tuple[int, int]] = (),
+    ) -> list[tuple[int, int, float]]:
         names: dict[int, tuple[int, float]] = {}  # first token index -> (end index, score)
         refused: set[int] = set()  # token indices the rules judged no name (a firm, an eponym)
         index = 0
@@ -164,6 +174,14 @@ class PersonNameRecognizer(RuleRecognizer):
             add_repeated_names(text, tokens, names, refused, person_spans)
         add_pseudonym_neighbours(text, tokens, names, refused)
         return [(tokens[i].start, tokens[end - 1].end, score) for i, (end, score) in sorted(names.items())]
+
+    def without_model(self, text: str, explained_score: float) -> RuleNames:
+        """The names these rules find in ``text`` without the model's entities, and whether the
+        model could change them (``policies.pii.names_gate``)."""
+        self.load()
+        tokens = self._tokens(text)
+        names = self._find(text, tokens)
+        return RuleNames(names, needs_model(text, tokens, names, explained_score))
 
     def rejects(self, text: str, start: int, end: int) -> bool:
         """Whether ``text[start:end]``, which another recognizer took for a person (the small spaCy

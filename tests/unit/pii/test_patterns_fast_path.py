@@ -204,10 +204,50 @@ def test_context_step_failure_is_detection_unavailable_without_text(
 ) -> None:
     text = "email lena@example.org"
 
-    def leaky(text: str, language: str = "en") -> object:
+    def leaky(text: str) -> object:
         raise RuntimeError(f"tokenizer choked on {text}")
 
-    monkeypatch.setattr(detector._engine, "tokens_only", leaky)
+    monkeypatch.setattr(detector._booster, "_make_doc", leaky)
     with pytest.raises(DetectionUnavailable) as info:
         detector.detect_patterns_only(text)
     assert "lena" not in str(info.value)
+
+
+_VALUES = [
+    "415-555-0199",
+    "(212) 736-5000",
+    "+44 20 7946 0958",
+    "219-09-9999",
+    "4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00",
+    "10.1.2.3",
+    "lena@example.org",
+    "11010519491231002X",
+    "13812345678",
+    "E12345678",
+    "MRN-1234567",
+    "1975-03-04",
+]
+_FILLERS = ["the", "of", "and", "a", "is", "be", "-", ",", ".", ":", "(", ")", "'s", "re:", "n't", "x", "Dr."]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_texts_with_context_words_give_identical_findings(
+    detector: PIIDetector, data: st.DataObject
+) -> None:
+    """The context step (PatternContextBooster) against Presidio's enhancer: context words of every
+    pattern recognizer, before, after and glued to values, among stop words and punctuation."""
+    context_words = sorted({word for step in detector._pattern_steps for word in step.context})
+    word = st.sampled_from(context_words).map(
+        lambda w: w.upper() if len(w) % 3 == 0 else w.title() if len(w) % 3 == 1 else w
+    )
+    piece = st.one_of(word, st.sampled_from(_VALUES), st.sampled_from(_FILLERS))
+    pieces = data.draw(st.lists(piece, min_size=1, max_size=12))
+    glue = data.draw(
+        st.lists(
+            st.sampled_from([" ", "  ", "", ": ", "\n", "#"]), min_size=len(pieces), max_size=len(pieces)
+        )
+    )
+    text = "".join(p + g for p, g in zip(pieces, glue, strict=True))
+    assert _mismatches(detector, [text]) == []

@@ -1,0 +1,98 @@
+"""Context-word score boosts of the pattern-only path, with the same results as Presidio's
+``LemmaContextAwareEnhancer`` over the detector's tokens-only artifacts, for a fraction of its cost.
+
+Presidio builds full NLP artifacts (a lemma and a stop-word look-up for every token) and an
+explanation per result; a result's boost depends only on the keyword lemmas around its first token.
+This module tokenizes with the same spaCy tokenizer and reads only those lemmas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
+
+# Keyword verdicts remembered per lemma (spaCy's vocabulary look-up is the cost); bounded.
+_KEYWORD_LIMIT = 8192
+
+
+class PatternContextBooster:
+    """Raises the scores of pattern results next to their recognizer's context words, exactly as
+    the analyzer's ``LemmaContextAwareEnhancer`` does with tokens-only NLP artifacts (lower-cased
+    token text as the lemma, spaCy's stop-word and punctuation flags)."""
+
+    def __init__(self, enhancer: ContextAwareEnhancer, make_doc: Callable[[str], Any], vocab: Any) -> None:
+        if type(enhancer) is not LemmaContextAwareEnhancer or enhancer.context_matching_mode != "substring":
+            raise TypeError(
+                "PatternContextBooster reproduces LemmaContextAwareEnhancer in substring mode only"
+            )
+        self._factor = float(enhancer.context_similarity_factor)
+        self._floor = float(enhancer.min_score_with_context_similarity)
+        self._before = int(enhancer.context_prefix_count)
+        self._after = int(enhancer.context_suffix_count)
+        self._make_doc = make_doc
+        self._vocab = vocab
+        self._keyword_parts: dict[str, tuple[str, ...]] = {}
+
+    def boost(
+        self, text: str, results: Sequence[RecognizerResult], recognizers: Mapping[str, EntityRecognizer]
+    ) -> None:
+        """Raise, in place, the score of each result with a context word among its surrounding
+        keyword lemmas; ``recognizers`` by id. Raises ValueError where Presidio's enhancer does
+        (a result start no token reaches)."""
+        doc = self._make_doc(text)
+        lemmas = [token.lower_ for token in doc]
+        if not lemmas:
+            return
+        starts = [token.idx for token in doc]
+        lengths = [len(token) for token in doc]
+        # NlpArtifacts.keywords: lemmas that are no stop word or punctuation, split at ":".
+        keywords = {part for lemma in lemmas for part in self._parts(lemma)}
+        for result in results:
+            metadata = result.recognition_metadata
+            if not metadata or RecognizerResult.RECOGNIZER_IDENTIFIER_KEY not in metadata:
+                continue
+            recognizer = recognizers.get(metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY])
+            if recognizer is None or not recognizer.context:
+                continue
+            if metadata.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY):
+                continue
+            index = _token_at(result.start, starts, lengths)
+            surrounding = _collect(lemmas, keywords, index, self._before + 1, -1)
+            surrounding += _collect(lemmas, keywords, index, self._after + 1, 1)
+            if any(word.lower() in keyword for word in recognizer.context for keyword in surrounding):
+                score = max(result.score + self._factor, self._floor)
+                result.score = min(score, ContextAwareEnhancer.MAX_SCORE)
+
+    def _parts(self, lemma: str) -> tuple[str, ...]:
+        parts = self._keyword_parts.get(lemma)
+        if parts is None:
+            lexeme = self._vocab[lemma]
+            keep = not lexeme.is_stop and not lexeme.is_punct and lemma not in ("-PRON-", "be")
+            parts = tuple(lemma.lower().split(":")) if keep else ()
+            if len(self._keyword_parts) >= _KEYWORD_LIMIT:
+                self._keyword_parts.clear()
+            self._keyword_parts[lemma] = parts
+        return parts
+
+
+def _token_at(start: int, starts: list[int], lengths: list[int]) -> int:
+    """The first token at ``start`` or reaching past it (Presidio's ``_find_index_of_match_token``)."""
+    for index, (token_start, length) in enumerate(zip(starts, lengths, strict=True)):
+        if token_start == start or start < token_start + length:
+            return index
+    raise ValueError("no token at a result's start")
+
+
+def _collect(lemmas: list[str], keywords: set[str], index: int, count: int, step: int) -> list[str]:
+    """Up to ``count`` keyword lemmas from ``index`` on, walking by ``step``."""
+    found: list[str] = []
+    while 0 <= index < len(lemmas) and count > 0:
+        lemma = lemmas[index].lower()
+        if lemma in keywords:
+            found.append(lemma)
+            count -= 1
+        index += step
+    return found
