@@ -229,6 +229,10 @@ def _run_server(
         "access_log": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        # h11, not httptools: httptools answers some malformed requests itself (control characters
+        # in a header, a Content-Length shorter than the body) with a plain-text 400, where the
+        # gateway's own checks give the OpenAI error shape.
+        "http": "h11",
     }
     if sock is None:
         # Each worker process builds its own app from the same validated settings.
