@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 from gateway.observability.request import RequestObservation, Step
 from policies.errors import DetectionUnavailable, PolicyError
-from policies.pii.redact_body import RedactResult
+from policies.pii.redact_body import RedactResult, run_in_pool
 
 if TYPE_CHECKING:
     from gateway.observability.metrics import DetectionOutcome, Direction
     from gateway.pipeline.context import Route
+    from policies.pii.offload import DetectionPool
 
 T = TypeVar("T")
 
@@ -25,12 +26,6 @@ T = TypeVar("T")
 INJECTION_RULE = "injection"
 # Answer-side filter decisions that are PII findings: counted as entities, by type.
 _PII_ACTION = "pii_redact"
-
-
-class Pool(Protocol):
-    """What detection needs of ``policies.pii.offload.DetectionPool``."""
-
-    async def run(self, work: Callable[[], T], *, owner: Hashable = ...) -> T: ...
 
 
 class Decision(Protocol):
@@ -57,7 +52,7 @@ def count_injection_findings(observation: RequestObservation, actions: Iterable[
 
 
 async def detect_request_pii(
-    pool: Pool, work: Callable[[], RedactResult], *, owner: Hashable, observation: RequestObservation
+    pool: DetectionPool, work: Callable[[], RedactResult], *, owner: Hashable, observation: RequestObservation
 ) -> RedactResult:
     """``work`` (request redaction) in the detection pool, fail closed: any failure other than a
     policy refusal is DetectionUnavailable. Observed as the step ``gateway.pii.detect``: the wait
@@ -65,24 +60,29 @@ async def detect_request_pii(
     cancelled, error); a refusal by the PII policy counts as a completed detection."""
     clock = observation.clock
     began: list[float] = []
+    failed: list[bool] = []
 
     def timed() -> RedactResult:
         began.append(clock())  # on the pool thread: the wait for it is over
-        return work()
+        try:
+            return work()
+        except PolicyError:
+            raise
+        except Exception:
+            failed.append(True)
+            raise
 
     outcome: DetectionOutcome = "error"
     with observation.step("gateway.pii.detect", timing="pii") as step:
         try:
-            result = await pool.run(timed, owner=owner)
+            result = await run_in_pool(timed, pool, owner)
             outcome = "ok"
         except PolicyError:
             outcome = "ok"
             raise
         except DetectionUnavailable:
-            outcome = "timeout" if began else "queue_timeout"
+            outcome = "error" if failed else "timeout" if began else "queue_timeout"
             raise
-        except Exception as exc:
-            raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
         except BaseException:
             outcome = "cancelled"  # the caller went away
             raise

@@ -138,7 +138,7 @@ async def aredact_chat_body(
     take turns for the pool's threads); a timeout raises DetectionUnavailable and stops the
     detection at its next window."""
     work = partial(redact_chat_body, body, detector, profile, models=models)
-    return await _in_pool(work, pool, owner)
+    return await run_in_pool(work, pool, owner)
 
 
 async def aredact_completion_body(
@@ -152,10 +152,12 @@ async def aredact_completion_body(
 ) -> RedactResult:
     """``redact_completion_body`` in ``pool``, as :func:`aredact_chat_body`."""
     work = partial(redact_completion_body, body, detector, profile, models=models)
-    return await _in_pool(work, pool, owner)
+    return await run_in_pool(work, pool, owner)
 
 
-async def _in_pool(work: Callable[[], T], pool: DetectionPool, owner: Hashable) -> T:
+async def run_in_pool(work: Callable[[], T], pool: DetectionPool, owner: Hashable) -> T:
+    """``work`` (detection) in ``pool``, fail closed: a policy refusal passes through, any other
+    failure is DetectionUnavailable whose message names the error type only."""
     try:
         return await pool.run(work, owner=owner)
     except (PolicyError, DetectionUnavailable):
