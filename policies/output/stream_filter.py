@@ -297,8 +297,9 @@ class StreamFilter:
         return scan_matches(rules.pattern, rules.pending, rules.window, text, base, final, take)
 
     def _rule_of(self, match: Any) -> tuple[str, ContentRule]:
+        names = match.re.groupindex  # one rule's pattern, or the alternation of all of them
         for name, rule in self._groups:
-            if match.start(name) >= 0:
+            if name in names and match.start(name) >= 0:
                 return name, rule
         raise AssertionError("match without a rule group")  # pragma: no cover
 
@@ -484,4 +485,3 @@ def _settle(cut: int, base: int, items: list[_Item]) -> int:
                 cut = max(base, it.start)
                 moved = True
     return cut
-
