@@ -73,6 +73,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="source tree the gateway and upstream run from (default this checkout), e.g. an exported commit",
     )
     parser.add_argument("--skip-litellm", action="store_true", help="measure without LiteLLM (debugging)")
+    parser.add_argument(
+        "--skip-floor", action="store_true", help="without the passthrough floor (bench/floor_app.py)"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="copy the servers' logs to --out")
     return parser.parse_args(argv)
 
@@ -125,6 +128,9 @@ def start_all(args: argparse.Namespace, work: Path, started: list[servers.Server
     started.append(upstream)
     servers.wait_ready(upstream, "/health", 60)
     proxies: list[servers.Server] = []
+    if not args.skip_floor:
+        proxies.append(servers.start_floor(work, upstream.url, tree))
+        started.append(proxies[-1])
     if not args.skip_litellm:
         executable = args.litellm_venv / "bin" / "litellm"
         proxies.append(litellm_proxy.start_litellm(executable, work, upstream.url))
@@ -133,7 +139,7 @@ def start_all(args: argparse.Namespace, work: Path, started: list[servers.Server
         proxies.append(servers.start_gateway(name, work, upstream.url, env, tree))
         started.append(proxies[-1])
     for server in proxies:
-        path = "/health/liveliness" if server.name == "litellm" else "/healthz"
+        path = "/health/liveliness" if server.name == "litellm" else "/healthz"  # floor: /healthz
         servers.wait_ready(server, path, 180)
         if server.name in GATEWAYS:
             servers.mint_gateway_key(server, work, GATEWAYS[server.name], tree)

@@ -151,6 +151,13 @@ def start_upstream(work: Path, tree: Path = ROOT) -> Server:
     return spawn("upstream", command, work / "upstream.log", port, tree=tree)
 
 
+def start_floor(work: Path, upstream_url: str, tree: Path = ROOT) -> Server:
+    """The passthrough floor (:mod:`bench.floor_app`): the gateway's HTTP stack, nothing else."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.floor_app", "--port", str(port), "--upstream", upstream_url]
+    return spawn("floor", command, work / "floor.log", port, tree=tree)
+
+
 def service_policy_dir(work: Path) -> Path:
     """A site policy directory that lifts the ``service`` role's rate limits for load runs."""
     site = work / "policy"
