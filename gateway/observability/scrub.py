@@ -39,6 +39,9 @@ KEPT_SHAPES: Final[Mapping[str, re.Pattern[str]]] = {
     "previous_digest": re.compile(r"[0-9a-f]{64}"),
     # API key ids (hex); JWT principals ("jwt:<sub>") are scrubbed: a subject may be an e-mail.
     "principal": re.compile(r"[0-9a-f]{20}"),
+    # The access log's method and matched route template (never the path as sent).
+    "method": re.compile(r"[A-Z]{1,10}"),
+    "route": re.compile(r"/[A-Za-z0-9_./{}:\-]{0,200}"),
 }
 # Integer fields that count or number things and may grow long (audit sequence numbers).
 _KEPT_INT_KEYS: Final = frozenset({"seq", "first_bad_seq", "checked", "pid", "batch", "tasks"})
@@ -122,7 +125,8 @@ _RULES: Final[tuple[tuple[re.Pattern[str], _Replacement], ...]] = (
     (re.compile(r"\b[A-Z][A-Za-z'-]*[a-z](?:[ \t]+(?:[A-Z]\.?[ \t]+)?[A-Z][A-Za-z'-]*[a-z])+\b"), "[NAME]"),
 )
 # Strings that cannot hold anything above skip the rules (most log values: event names, codes).
-_PLAIN = re.compile(r"[a-z_.:\-]*")
+# ":" is not plain, so that "password:hunter" is scrubbed.
+_PLAIN = re.compile(r"[a-z_.\-]*")
 
 
 def scrub_text(text: str) -> str:
