@@ -410,6 +410,29 @@ async def test_head_witness_never_goes_back_and_a_malformed_one_is_reported(sett
     assert "head witness" in (report.reason or "")
 
 
+async def test_head_witness_writes_are_coalesced_and_the_last_head_is_written_on_close(
+    settings: AuditSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    write = HeadWitnessFile.write
+
+    def counted(self: HeadWitnessFile, checkpoint: Checkpoint) -> None:
+        writes.append(checkpoint.seq)
+        write(self, checkpoint)
+
+    monkeypatch.setattr(HeadWitnessFile, "write", counted)
+    monkeypatch.setattr("audit.witness.WITNESS_INTERVAL_S", 3600.0)  # no second write until close
+    log = await AuditLog.open(settings)
+    for i in range(1, 21):
+        await log.append(event(i))
+    await _wait_for_head_witness(settings, 1)
+    assert len(writes) == 1  # the first head; the 19 heads after it wait for the interval
+    await log.close()
+    assert writes[-1] == 20  # closing writes the newest head
+    newest = read_head(head_witness_path(settings.checkpoint_file)).checkpoint
+    assert newest is not None and newest.seq == 20
+
+
 def test_a_torn_head_witness_slot_leaves_the_previous_head_readable(tmp_path) -> None:
     path = tmp_path / "checkpoints.jsonl.head"
     first = Checkpoint(seq=4, head_hash="a" * 64, ts_us=1, key_id="k", signature="00" * 64)
