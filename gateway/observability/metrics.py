@@ -182,6 +182,7 @@ class GatewayMetrics:
         self.labels = Vocabularies()
         self.registry = CollectorRegistry(auto_describe=True)
         self._prom: dict[str, Counter | Histogram] = {}
+        self._children: dict[tuple[str, tuple[str, ...]], Counter | Histogram] = {}
         for spec in _SPECS:
             if spec.kind == "counter":
                 self._prom[spec.name] = Counter(spec.name, spec.help, spec.labels, registry=self.registry)
@@ -294,8 +295,14 @@ class GatewayMetrics:
         self._pool.queue_depth = queue_depth
 
     def _record(self, name: str, value: float, labels: tuple[str, ...]) -> None:
-        instrument = self._prom[name]
-        child = instrument.labels(*labels) if labels else instrument
+        key = (name, labels)
+        child = self._children.get(key)
+        if child is None:
+            # Label values come from closed vocabularies (self.labels), so this stays small;
+            # prometheus_client's labels() validates and locks on every call (issue 20).
+            instrument = self._prom[name]
+            child = instrument.labels(*labels) if labels else instrument
+            self._children[key] = child
         if isinstance(child, Counter):
             child.inc(value)
         else:
