@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import regex
 
+from policies.pii.address_usps import USPS_NAMES, USPS_SURE_ABBREVIATIONS, USPS_WEAK_ABBREVIATIONS
 from policies.pii.context import ContextWords
 
 ADDRESS_CONTEXT = ContextWords(
@@ -24,7 +25,12 @@ ADDRESS_CONTEXT = ContextWords(
 _CAP = r"\p{Lu}[\p{L}\p{M}'’\-]{0,30}"
 _ANY_WORD = r"\p{L}[\p{L}\p{M}'’\-]{0,30}"
 # Up to 10 digits: the normalizer joins digit groups (3378 217 Lovers Lane reads 3378217 Lovers Lane).
-_NUM = r"\d{1,10}(?:[A-Za-z]|[ \t]?(?i:bis|ter))?(?:[-/]\d{1,5}[A-Za-z]?)?"
+# A letter (12B, 48-B), a range or a unit before a slash (100-102, 4/27), a fraction (221 1/2, 594½,
+# which NFKC writes 5941⁄2).
+_NUM = (
+    r"\d{1,10}(?:-?[A-Za-z]|[ \t]?(?i:bis|ter))?(?:[-/]\d{1,5}[A-Za-z]?)?"
+    r"(?:[ \t]?1[/⁄][2-4]|[½¼¾])?"
+)
 _EDGE = r"(?<![\p{L}\p{N}])"
 _END = r"(?![\p{L}\p{N}])"
 
@@ -41,6 +47,7 @@ EN_TYPES = (
     "gardens alley trail trl row mews plaza parade pde esplanade expressway freeway motorway "
     "turnpike"
 ).split()
+EN_TYPES += sorted(USPS_SURE_ABBREVIATIONS - set(EN_TYPES))
 # ... and the rest of USPS Publication 28's street suffixes, everyday nouns too (Ward 7 Nurse
 # Station, the Main Branch): these need more evidence.
 EN_WEAK_TYPES = (
@@ -58,14 +65,20 @@ EN_WEAK_TYPES = (
     "trace track trafficway tunnel underpass union unions valley valleys viaduct view views village "
     "villages ville vista walk walks wall ways well wells"
 ).split()
+EN_WEAK_TYPES += sorted((USPS_NAMES | USPS_WEAK_ABBREVIATIONS) - set(EN_TYPES) - set(EN_WEAK_TYPES))
 ABBREVIATED_TITLES = frozenset({"dr", "st"})  # Dr. Smith, St. Mary's: no type before a name
-TITLE_AFTER_RE = regex.compile(r"\.?[ \t]+(?!(?i:apt|suite|ste|unit|flat)(?![\p{L}]))\p{Lu}")
+# A capital after Dr or St is a name (Dr. Patel) unless it is a unit or a directional that ends the
+# street line (9397 Harrow Dr S, Lansing; 1554 Larkspur St W).
+TITLE_AFTER_RE = regex.compile(
+    r"\.?[ \t]+(?!(?i:apt|suite|ste|unit|flat)(?![\p{L}]))"
+    r"(?!(?:[NSEW]|NE|NW|SE|SW)\.?(?![\p{L}])(?![ \t]+\p{Lu}))\p{Lu}"
+)
 _EN_TYPE_RE = "|".join(sorted({*EN_TYPES, *EN_WEAK_TYPES}, key=len, reverse=True))
 
 # House number, one to four words, street type: 3968 Bay Street, 3911 fourth avenue, 350 5th Ave.
 EN_STREET_RE = regex.compile(
     _EDGE + r"(?P<num>" + _NUM + r")[ \t]+(?P<name>(?:(?:" + _ANY_WORD + r"|\d{1,3}(?:st|nd|rd|th))"
-    r"[ \t]+){1,4})(?P<type>(?i:" + _EN_TYPE_RE + r"))(?P<dot>\.)?" + _END
+    r"[ \t]+){1,6})(?P<type>(?i:" + _EN_TYPE_RE + r"))(?P<dot>\.)?" + _END
 )
 # A name and a street type without a house number (lives on Baker Street): with an address word only.
 EN_BARE_STREET_RE = regex.compile(
@@ -143,15 +156,24 @@ NAMED_STREET_RE = regex.compile(
     r"[ \t]+(?P<hn>" + _NUM + r")\.?" + _END
 )
 
+# With USPS Publication 28's secondary unit designators (appendix C2) that take a number.
 UNIT_WORDS = frozenset(
     "apt apartment appt suite ste unit flat floor fl level room rm bldg building box wohnung whg étage "
-    "etage piso escalera esc andar bus lgh".split()
+    "etage piso escalera esc andar bus lgh dept department lot trlr trailer spc space hngr hangar pier "
+    "slip ofc penthouse".split()
 )
+# USPS designators without a number (12 Oak St Rear) and ordinal floors (3rd Floor).
+_BARE_UNIT = (
+    r"(?:Rear|Bsmt|Basement|Frnt|Lbby|Lowr|Uppr|Penthouse|REAR|BSMT|BASEMENT|FRNT|LBBY|LOWR|UPPR)"
+    r"(?![\p{L}\p{N}])"
+)
+_ORDINAL_FLOOR = r"\d{1,2}(?i:st|nd|rd|th)[ \t]+(?i:floor|fl)\.?(?![\p{L}])"
 _UNIT = (
     r"(?:(?:(?i:" + "|".join(sorted(UNIT_WORDS, key=len, reverse=True)) + r")\.?[ \t]*#?|#)"
     r"[ \t]*[A-Za-z]?\d{1,5}[A-Za-z]?(?:-\d{1,4})?"
     # Spanish floor and door: 7º D (7o D once NFKC-normalized)
-    r"|\d{1,2}(?:[º°ª]|o(?![\p{L}]))(?:[ \t]?[A-Z](?![\p{L}]))?)"
+    r"|\d{1,2}(?:[º°ª]|o(?![\p{L}]))(?:[ \t]?[A-Z](?![\p{L}]))?"
+    r"|" + _ORDINAL_FLOOR + r"|" + _BARE_UNIT + r")"
 )
 PO_BOX_RE = regex.compile(
     _EDGE + r"(?i:p\.?[ \t]?o\.?[ \t]?box|post[ \t]office[ \t]box|postfach|postboks|postbus|"
@@ -212,10 +234,10 @@ TAIL_TOKEN_RE = regex.compile(
     + _POSTAL
     + r")"
     + _END
-    + r"|(?P<word>\p{Lu}[\p{L}\p{M}'’\-]{0,30}(?P<dot>\.)?|\(\p{L}[\p{L}\p{M} ]{0,20}\))"
+    + r"|(?P<word>[\p{Lu}∆][\p{L}\p{M}'’\-∆]{0,30}(?P<dot>\.)?|\(\p{L}[\p{L}\p{M} ]{0,20}\))"
     + r"|(?P<number>\d{1,3})"
     + _END
-    + r"|(?P<lower>\p{Ll}[\p{L}\p{M}'’\-]{0,30})(?![.\p{N}])"
+    + r"|(?P<lower>\p{Ll}[\p{L}\p{M}'’\-∆]{0,30})(?![.\p{N}])"
 )
 # A line starting with one of these is not part of an address above it.
 NOT_PLACE = frozenset(

@@ -72,6 +72,22 @@ from policies.pii.address_patterns_en import (
     TITLE_AFTER_RE,
     UNIT_WORDS,
 )
+from policies.pii.address_shapes_en import (
+    BARE_ON_HINT_RE,
+    BARE_ON_RE,
+    CITY_END_RE,
+    DE_PREPOSITION_PAIRS,
+    DE_PREPOSITIONS,
+    HIGHWAY_HINT_RE,
+    HIGHWAY_RE,
+    LOWER_REGION_RE,
+    LOWER_UNIT_HINT_RE,
+    LOWER_UNIT_STREET_RE,
+    REGION_AFTER_RE,
+    RURAL_HINT_RE,
+    RURAL_RE,
+    TYPE_AFTER_RE,
+)
 from policies.pii.recognizer_base import RuleRecognizer
 
 __all__ = ["COUNTRIES", "StreetAddressRecognizer", "address_recognizers"]
@@ -85,6 +101,7 @@ class _Anchor:
     lower: bool = False  # written in lower case: the tail may be too
     needs_context: bool = False  # a name and a number alone (Metformin 500): only with an address word
     score: float | None = None  # fixed score (military, corner), else from the evidence
+    two_numbers: bool = False  # a house number on each side of the name (641 Dašická 688)
 
 
 class StreetAddressRecognizer(RuleRecognizer):
@@ -102,14 +119,23 @@ class StreetAddressRecognizer(RuleRecognizer):
     ) -> list[RecognizerResult]:
         if "LOCATION" not in entities:
             return []
-        if not any(ch.isdigit() for ch in text) and not ADDRESS_CONTEXT.anywhere(text):
-            return []  # an address has a house, box or postal number, or an address word before it
+        if (
+            not any(ch.isdigit() for ch in text)
+            and not ADDRESS_CONTEXT.anywhere(text)
+            and (BARE_ON_HINT_RE.search(text) is None or BARE_ON_RE.search(text) is None)
+        ):
+            return []  # an address has a house, box or postal number, an address word or a street name
         results: list[RecognizerResult] = []
         for anchor in _merge(_anchors(text)):
             if results and anchor.start < results[-1].end:
                 continue  # inside the tail of the address before it
             start = _corner_start(text, _lead_start(text, anchor.start))
+            typed = TYPE_AFTER_RE.match(text, anchor.end) if anchor.needs_context else None
+            if typed is not None:  # Hoge Wei 32 St.: a street type after the name and number
+                anchor.end, anchor.needs_context, anchor.score = typed.end(), False, self.CONFIRMED
             end, evidence = _tail_end(text, anchor.end, anchor.lower, start)
+            if anchor.two_numbers and not evidence and CITY_END_RE.match(text, anchor.end):
+                evidence = frozenset({"city"})  # 641 Dašická 688, Turkovice: a city ends the line
             end = min(end, start + MAX_ADDRESS)  # overlapping street lines chained in odd text
             near = ADDRESS_CONTEXT.near(text, start, anchor.end, before=40, after=0)
             # A name and a number alone need an address word or two kinds of evidence after them.
@@ -138,6 +164,7 @@ def _anchors(text: str) -> list[_Anchor]:
         found.append(_Anchor(match.start(), match.end(), True, score=0.85))
     for match in PO_BOX_RE.finditer(text):
         found.append(_Anchor(match.start(), match.end(), True))
+    found.extend(_shape_anchors(text))
     found.extend(_street_lines(EN_STREET_RE, text, _en_street))
     found.extend(_street_lines(PREFIX_STREET_RE, text, _prefix_street))
     found.extend(_street_lines(NAMED_STREET_RE, text, _named_street))
@@ -149,6 +176,25 @@ def _anchors(text: str) -> list[_Anchor]:
         if any(ch.isdigit() for ch in a) or _ends_with_type(a) or _ends_with_type(b):
             found.append(_Anchor(match.start(), match.end(), False, score=0.6))
     return found
+
+
+def _shape_anchors(text: str) -> Iterator[_Anchor]:
+    """Rural routes, highway addresses, lines with a unit in any case or script, and streets named
+    after a locative preposition; each pattern runs only when the word it needs is in the text."""
+    if RURAL_HINT_RE.search(text) is not None:
+        for match in RURAL_RE.finditer(text):
+            yield _Anchor(match.start(), match.end(), True)
+    if HIGHWAY_HINT_RE.search(text) is not None:
+        for match in HIGHWAY_RE.finditer(text):
+            yield _Anchor(match.start(), match.end(), True)
+    if LOWER_UNIT_HINT_RE.search(text) is not None:
+        for match in LOWER_UNIT_STREET_RE.finditer(text):
+            if match.group("name").split()[0].lower() not in MEASURES:
+                yield _Anchor(match.start(), match.end(), True, lower=True)
+    if BARE_ON_HINT_RE.search(text) is not None:
+        for match in BARE_ON_RE.finditer(text):
+            if match.group("name").split()[0].lower() not in PARTICLES:
+                yield _Anchor(match.start("street"), match.end("street"), False, score=0.6)
 
 
 def _street_lines(
@@ -169,8 +215,10 @@ def _street_lines(
 
 def _en_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     words = match.group("name").split()
-    if words[0].lower() in PARTICLES or words[0].lower() in MEASURES:
-        return None  # "2 tablets a day way"
+    if (words[0].lower() in PARTICLES and words != ["The"]) or words[0].lower() in MEASURES:
+        return None  # "2 tablets a day way"; but 5 The Crescent
+    if any(w in LOWER_STOP for w in words):
+        return None  # "40 for a fall": a sentence, not a name
     street_type = match.group("type")
     end = match.end()
     if street_type.lower() not in EN_TYPES or street_type.islower():
@@ -225,8 +273,8 @@ def _word_end(phrase: str, index: int) -> int:
 def _named_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     words = [w.rstrip(".") for w in match.group("name").split()]
     last = words[-1].lower()
-    if any(not w for w in words) or words[0].lower() in EXCLUDED_NAMES:
-        return None
+    if any(not w for w in words) or words[0].lower() in EXCLUDED_NAMES or words[0].lower() in UNIT_WORDS:
+        return None  # Flat 35 is the unit before a street line, not a street (LEAD_RE takes it)
     if last in EXCLUDED_NAMES and last not in AFTER_TYPES:
         return None  # Ward 7, Main Building 3
     if last not in AFTER_TYPES and any(w[0].islower() and w.lower() not in PARTICLES for w in words):
@@ -235,6 +283,16 @@ def _named_street(text: str, match: regex.Match[str]) -> _Anchor | None:
         return None  # a lab value or code: Na 140, HR 72, LOINC 4548-4
     if last in AFTER_TYPES and len(words) >= 2:
         return _Anchor(match.start(), match.end(), True)
+    first = words[0].lower()
+    if (
+        len(words) >= 2
+        and words[-1][0].isupper()
+        and (
+            (first in DE_PREPOSITIONS and words[0][0].isupper())
+            or (words[0][0].isupper() and f"{first} {words[1]}" in DE_PREPOSITION_PAIRS and len(words) >= 3)
+        )
+    ):
+        return _Anchor(match.start(), match.end(), True)  # Am Anger 5, An der Kirche 2
     if _glued(last, GLUED_SUFFIXES_SURE):
         # The street is the last word ("Neue Adresse Kopfhölzistrasse 45"); numbers before it
         # are taken by _lead_start.
@@ -248,7 +306,8 @@ def _named_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     # A name and a number alone (Metformin 500, Sludevej 13 without a house number before it): an
     # address only next to an address word or before a confirming tail.
     needs_context = match.group("num") is None and not _glued(last, GLUED_SUFFIXES_UNSURE)
-    return _Anchor(match.start(), match.end(), False, needs_context=needs_context)
+    two_numbers = match.group("num") is not None and words[0].lower() not in MEASURES
+    return _Anchor(match.start(), match.end(), False, needs_context=needs_context, two_numbers=two_numbers)
 
 
 def _glued(word: str, suffixes: tuple[str, ...]) -> bool:
@@ -274,6 +333,7 @@ def _merge(anchors: list[_Anchor]) -> list[_Anchor]:
             last.sure = last.sure or anchor.sure
             last.lower = last.lower and anchor.lower
             last.needs_context = last.needs_context and anchor.needs_context
+            last.two_numbers = last.two_numbers or anchor.two_numbers
             last.score = _combined(last.score, anchor.score)
         else:
             merged.append(anchor)
@@ -358,6 +418,8 @@ def _segment(
         if kind == "lower":
             if value == NULL_FIELD:
                 kind = "postal"
+            elif lower and value.upper() in REGION_CODES and LOWER_REGION_RE.match(text, token.start()):
+                kind, value = "word", value.upper()  # eugene, or 97401
             elif value in PARTICLES and tokens:
                 kind = "particle"
             elif not lower or value in LOWER_STOP:
@@ -365,7 +427,9 @@ def _segment(
         elif kind == "number" and not (after_comma and not tokens):
             break  # a short number is a region code only right after a comma (Marseille, 13)
         if not tokens and not value.isupper() and value.lower().rstrip(".") in NOT_PLACE:
-            return None
+            region = REGION_AFTER_RE.match(text, token.end(), limit)
+            if region is None or region.group("code").upper() not in REGION_CODES:
+                return None  # Mobile: 0490 39 07 81 is a phone label; Mobile, AL 36602 a city
         tokens.append(value)
         kinds.append(kind)
         cursor = token.end()
