@@ -42,12 +42,15 @@ class PatternContextBooster:
         """Raise, in place, the score of each result with a context word among its surrounding
         keyword lemmas; ``recognizers`` by id. Raises ValueError where Presidio's enhancer does
         (a result start no token reaches)."""
-        doc = self._make_doc(text)
-        lemmas = [token.lower_ for token in doc]
+        lemmas: list[str] = []
+        starts: list[int] = []
+        lengths: list[int] = []
+        for token in self._make_doc(text):  # one pass: each step of a Doc makes a Token object
+            lemmas.append(token.lower_)
+            starts.append(token.idx)
+            lengths.append(len(token))
         if not lemmas:
             return
-        starts = [token.idx for token in doc]
-        lengths = [len(token) for token in doc]
         # NlpArtifacts.keywords: lemmas that are no stop word or punctuation, split at ":".
         keywords = {part for lemma in lemmas for part in self._parts(lemma)}
         for result in results:
