@@ -233,6 +233,7 @@ async def open_services(settings: Settings, engine_urls: tuple[str, ...]) -> Asy
             settings.pii.max_parallel or os.cpu_count() or 1,
             settings.pii.timeout_s,
             settings.pii.queue_timeout_s,
+            inline_max_chars=settings.pii.inline_max_chars,
         )
         observability = start_observability(
             settings.observability,

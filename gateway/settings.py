@@ -105,6 +105,11 @@ class PIISettings(_Section, frozen=True, kw_only=True):
     # Principals take turns: one principal's queued steps do not hold another's back.
     max_parallel: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     queue_timeout_s: Seconds = 30.0
+    # A detection step over at most this many characters runs on the event loop when no step waits
+    # for a pool thread (0: never): the hand-off to a thread and back cost more than detecting a
+    # short prompt (docs/benchmarks.md, issue 20). Up to 1,000 characters of unknown names took
+    # 7.5 ms at the median here, so a step run this way holds the loop for a few milliseconds.
+    inline_max_chars: NonNegativeInt = 1_000
     # A request whose strings (object keys included) hold more characters than this is refused with
     # 413 before any detection. Detection reads 20,000-40,000 characters a second on one core when
     # every line has a name, so much more text could not be scanned within timeout_s anyway.

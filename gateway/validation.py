@@ -179,10 +179,10 @@ def check_completion_request(data: dict[str, Any]) -> CompletionRequestView:
     return view
 
 
-def check_text_size(body: dict[str, Any], max_chars: int) -> None:
-    """413 (Litestar's RequestEntityTooLarge, mapped like an oversized body) when the strings of
-    ``body``, object keys included, hold more than ``max_chars`` characters together: all of them
-    are scanned for personal data, and detection time grows with their length."""
+def check_text_size(body: dict[str, Any], max_chars: int) -> int:
+    """The characters in the strings of ``body``, object keys included; 413 (Litestar's
+    RequestEntityTooLarge, mapped like an oversized body) when they are more than ``max_chars``:
+    all of them are scanned for personal data, and detection time grows with their length."""
     total = 0
     stack: list[Any] = [body]
     while stack:
@@ -199,3 +199,4 @@ def check_text_size(body: dict[str, Any], max_chars: int) -> None:
                 detail=f"The request holds more than {max_chars} characters of text; "
                 "send less text per request."
             )
+    return total

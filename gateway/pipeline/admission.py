@@ -69,7 +69,8 @@ async def admit(services: Services, arrival: Arrival, detector: PIIDetector | No
         # The guard decided the route's permission (not decided again here) and admits only what
         # it allowed; anything else is a wiring fault: fail closed.
         raise Forbidden("This route is not available.", code="route_not_permitted")
-    check_text_size(arrival.body, services.settings.pii.max_text_chars)  # 413 before anything reads text
+    # 413 before anything reads text
+    text_chars = check_text_size(arrival.body, services.settings.pii.max_text_chars)
     # First: until the name is known to be a model, it is request text (it may be anything) and
     # must not reach the audit log's model column, where the hash chain keeps it for good.
     served_model = await resolve_model(services, arrival.model)
@@ -86,7 +87,7 @@ async def admit(services: Services, arrival: Arrival, detector: PIIDetector | No
         route, principal, arrival.request_id, arrival.policy, detector, authz, subject_id, arrival.stream
     )
     flags = await _screen(services, context, arrival.body)
-    return await _redact(services, context, arrival.body, flags)
+    return await _redact(services, context, arrival.body, flags, text_chars)
 
 
 async def resolve_model(services: Services, model: str) -> str:
@@ -136,10 +137,15 @@ async def _screen(services: Services, context: RequestContext, body: dict[str, A
 
 
 async def _redact(
-    services: Services, context: RequestContext, body: dict[str, Any], flags: tuple[str, ...]
+    services: Services,
+    context: RequestContext,
+    body: dict[str, Any],
+    flags: tuple[str, ...],
+    text_chars: int,
 ) -> Exchange:
-    """Redact the body the engine gets (in the detection pool; fail closed), then commit the
-    request record: nothing is forwarded before it is in the audit log."""
+    """Redact the body the engine gets (through the detection pool, ``text_chars`` characters of
+    text; fail closed), then commit the request record: nothing is forwarded before it is in the
+    audit log."""
     engine_body = {**body, "model": context.served_model}
     if context.detector is None:
         exchange = Exchange(context, body, engine_body, injection_flags=flags)
@@ -150,7 +156,11 @@ async def _redact(
         )
         try:
             forwarded, pseudonyms, report = await detect_request_pii(
-                services.pii_pool, work, owner=context.principal.id, observation=current_observation()
+                services.pii_pool,
+                work,
+                owner=context.principal.id,
+                observation=current_observation(),
+                size=text_chars,
             )
         except PolicyViolation as exc:
             await append_request_record(

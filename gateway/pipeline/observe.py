@@ -52,7 +52,12 @@ def count_injection_findings(observation: RequestObservation, actions: Iterable[
 
 
 async def detect_request_pii(
-    pool: DetectionPool, work: Callable[[], RedactResult], *, owner: Hashable, observation: RequestObservation
+    pool: DetectionPool,
+    work: Callable[[], RedactResult],
+    *,
+    owner: Hashable,
+    observation: RequestObservation,
+    size: int | None = None,
 ) -> RedactResult:
     """``work`` (request redaction) in the detection pool, fail closed: any failure other than a
     policy refusal is DetectionUnavailable. Observed as the step ``gateway.pii.detect``: the wait
@@ -75,7 +80,7 @@ async def detect_request_pii(
     outcome: DetectionOutcome = "error"
     with observation.step("gateway.pii.detect", timing="pii") as step:
         try:
-            result = await run_in_pool(timed, pool, owner)
+            result = await run_in_pool(timed, pool, owner, size=size)
             outcome = "ok"
         except PolicyError:
             outcome = "ok"

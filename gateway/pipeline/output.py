@@ -79,6 +79,15 @@ def filter_whole_answer(answer: dict[str, Any], filt: StreamFilter) -> dict[str,
     return raw
 
 
+def answer_chars(answer: dict[str, Any]) -> int:
+    """The characters of text the output filter reads in a whole answer (every choice's fields)."""
+    total = 0
+    for choice in answer.get("choices") or ():
+        if isinstance(choice, dict):
+            total += sum(len(value) for value, _setter in text_fields(choice, streaming=False).values())
+    return total
+
+
 @dataclass
 class StreamState:
     """What a stream produced so far: the raw answer per choice and channel (for the audit

@@ -22,7 +22,7 @@ from gateway.pipeline.observe import (
     observe_usage,
     server_attributes,
 )
-from gateway.pipeline.output import FilterSettings, filter_whole_answer, make_filter
+from gateway.pipeline.output import FilterSettings, answer_chars, filter_whole_answer, make_filter
 from gateway.pipeline.records import append_response_record, record_failure
 from gateway.pipeline.relay import StreamRelay
 from gateway.pipeline.shapes import drop_logprobs
@@ -100,8 +100,9 @@ async def complete(services: Services, exchange: Exchange) -> dict[str, Any]:
     filter_step = observation.step("gateway.output.filter", timing="pii" if detecting else None)
     try:
         if detecting and settings.answer_ner:
-            # NER on a whole answer takes milliseconds: keep it off the event loop, bounded in time.
-            await services.pii_pool.run(filter_answer)
+            # NER on a whole answer takes milliseconds: off the event loop, bounded in time, unless
+            # the answer is short enough for the pool to run it here (pii.inline_max_chars).
+            await services.pii_pool.run(filter_answer, size=answer_chars(answer))
         else:
             # Output rules and pattern recognizers only, as a stream runs them chunk by chunk on
             # the loop: cheaper than the hop to a pool thread (issue 20).

@@ -15,6 +15,14 @@ The work runs on a pool of exactly ``parallel`` threads. Work whose caller stopp
 timed out, or went away) is told so through its step's :class:`CancelToken`; detection checks
 it between slices of work (:func:`check_cancelled`) and stops there. Until it does, it keeps its
 thread, so the bound holds for abandoned work too.
+
+Small steps run on the caller's event loop instead (``inline_max_chars``): handing a step to a
+thread and its result back costs more than detecting a short prompt, and on a 2-core virtual
+machine the interpreter lock passing between the loop and the pool threads doubled the CPU time
+of a request (docs/benchmarks.md, issue 20). A step goes inline only when it declares its size,
+that size is at most ``inline_max_chars`` characters, and no step is waiting for a thread (under
+load the fair queue decides, as before). Such a step is bounded by its size; it still stops at
+its next check once ``timeout_s`` has passed.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -61,6 +70,24 @@ class CancelToken:
             raise DetectionCancelled("PII detection was cancelled")
 
 
+class DeadlineToken(CancelToken):
+    """The token of a step run inline: cancelled once its deadline (``time.monotonic``) passes."""
+
+    __slots__ = ("_deadline",)
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set() or time.monotonic() > self._deadline
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise DetectionCancelled("PII detection was cancelled")
+
+
 # The token of the step the current pool thread runs (None outside a step), as anyio's
 # ``from_thread.check_cancelled`` finds the task that started a worker thread.
 _CURRENT: contextvars.ContextVar[CancelToken | None] = contextvars.ContextVar("pii_step", default=None)
@@ -92,12 +119,18 @@ class _Step:
 class DetectionPool:
     """Runs detection callables on ``parallel`` worker threads, owners taking turns."""
 
-    def __init__(self, parallel: int, timeout_s: float, queue_timeout_s: float) -> None:
+    def __init__(
+        self, parallel: int, timeout_s: float, queue_timeout_s: float, *, inline_max_chars: int = 0
+    ) -> None:
         if parallel < 1 or timeout_s <= 0 or queue_timeout_s <= 0:
             raise ValueError("parallel, timeout_s and queue_timeout_s must be positive")
+        if inline_max_chars < 0:
+            raise ValueError("inline_max_chars must not be negative")
         self.parallel = parallel
         self.timeout_s = timeout_s
         self.queue_timeout_s = queue_timeout_s
+        self.inline_max_chars = inline_max_chars
+        self.inline_steps = 0  # steps run on the caller's loop so far
         self._executor = concurrent.futures.ThreadPoolExecutor(parallel, thread_name_prefix="pii")
         self._lock = threading.Lock()
         # Owners with waiting steps, in turn order (a dict keeps insertion order): of those holding
@@ -120,10 +153,18 @@ class DetectionPool:
         with self._lock:
             return sum(len(steps) for steps in self._waiting.values())
 
-    async def run(self, work: Callable[[], T], *, owner: Hashable = SHARED_OWNER) -> T:
+    async def run(
+        self, work: Callable[[], T], *, owner: Hashable = SHARED_OWNER, size: int | None = None
+    ) -> T:
         """``work()`` on a pool thread in ``owner``'s turn; DetectionUnavailable if no thread frees
         up in time or the work overruns (the work is then cancelled: see :func:`check_cancelled`).
-        Exceptions raised by ``work`` pass through unchanged."""
+        Exceptions raised by ``work`` pass through unchanged.
+
+        ``size``: the characters ``work`` reads; at most ``inline_max_chars`` (0: never) and no
+        step waiting for a thread, it runs here on the caller's loop (see the module's docstring)."""
+        small = size is not None and self.inline_max_chars > 0 and size <= self.inline_max_chars
+        if small and self._inline_allowed():
+            return self._run_inline(work)
         step = _Step(work, owner, asyncio.get_running_loop())
         self._enqueue(owner, step)
         try:
@@ -145,6 +186,22 @@ class DetectionPool:
         except asyncio.CancelledError:
             step.cancel.cancel()  # the caller went away while it ran
             raise
+
+    def _inline_allowed(self) -> bool:
+        with self._lock:
+            if self._closed:
+                raise DetectionUnavailable("PII detection is shut down")
+            return not self._waiting
+
+    def _run_inline(self, work: Callable[[], T]) -> T:
+        self.inline_steps += 1
+        token = _CURRENT.set(DeadlineToken(time.monotonic() + self.timeout_s))
+        try:
+            return work()
+        except DetectionCancelled:
+            raise DetectionUnavailable("PII detection timed out") from None
+        finally:
+            _CURRENT.reset(token)
 
     def close(self) -> None:
         """Drop queued work and cancel running work (it stops at its next check)."""

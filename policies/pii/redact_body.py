@@ -155,11 +155,14 @@ async def aredact_completion_body(
     return await run_in_pool(work, pool, owner)
 
 
-async def run_in_pool(work: Callable[[], T], pool: DetectionPool, owner: Hashable) -> T:
+async def run_in_pool(
+    work: Callable[[], T], pool: DetectionPool, owner: Hashable, *, size: int | None = None
+) -> T:
     """``work`` (detection) in ``pool``, fail closed: a policy refusal passes through, any other
-    failure is DetectionUnavailable whose message names the error type only."""
+    failure is DetectionUnavailable whose message names the error type only. ``size``: the
+    characters it reads (a small step may run on the loop: :class:`DetectionPool`)."""
     try:
-        return await pool.run(work, owner=owner)
+        return await pool.run(work, owner=owner, size=size)
     except (PolicyError, DetectionUnavailable):
         raise
     except Exception as exc:

@@ -426,7 +426,10 @@ def app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="module")
 def short_app_client(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    yield from _in_process_app(sim, tmp_path_factory.mktemp("timeout"), timeout_s=SHORT_TIMEOUT_S)
+    # inline_max_chars 0: every step goes to a pool thread, whose time bound is under test.
+    yield from _in_process_app(
+        sim, tmp_path_factory.mktemp("timeout"), timeout_s=SHORT_TIMEOUT_S, inline_max_chars=0
+    )
 
 
 @pytest.fixture(scope="module")

@@ -327,3 +327,68 @@ async def test_a_step_cancelled_before_it_got_a_thread_never_runs() -> None:
 
 def test_the_cancellation_error_is_a_refusal() -> None:
     assert issubclass(DetectionCancelled, DetectionUnavailable)
+
+
+# ----------------------------------------------------------------------------- small steps inline
+
+
+async def test_a_small_step_runs_on_the_callers_thread_and_a_large_or_unsized_one_on_a_pool_thread() -> None:
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0, inline_max_chars=100)
+    here = threading.get_ident()
+    assert await pool.run(threading.get_ident, size=100) == here
+    assert pool.inline_steps == 1
+    assert await pool.run(threading.get_ident, size=101) != here
+    assert await pool.run(threading.get_ident) != here
+    assert pool.inline_steps == 1
+    pool.close()
+
+
+async def test_with_inline_off_every_step_goes_to_a_pool_thread() -> None:
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0)
+    assert await pool.run(threading.get_ident, size=0) != threading.get_ident()
+    assert pool.inline_steps == 0
+    pool.close()
+
+
+async def test_a_small_step_queues_behind_waiting_steps_so_turns_stay_fair() -> None:
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0, inline_max_chars=100)
+    gate = threading.Event()
+    here = threading.get_ident()
+    threads: list[int] = []
+
+    async def small() -> None:
+        threads.append(await pool.run(threading.get_ident, owner="b", size=10))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(pool.run, _Probe(gate), owner="a"))  # holds the only thread
+        group.start_soon(partial(pool.run, _Probe(gate), owner="a"))  # waits for it
+        await _until(lambda: pool.running == 1 and pool.waiting == 1)
+        group.start_soon(small)
+        await _until(lambda: pool.waiting == 2)  # queued, not run here
+        gate.set()
+    assert threads and threads[0] != here
+    assert pool.inline_steps == 0
+    pool.close()
+
+
+async def test_a_small_step_run_inline_stops_at_its_next_check_once_its_time_is_up() -> None:
+    pool = DetectionPool(1, timeout_s=0.01, queue_timeout_s=60.0, inline_max_chars=100)
+    checked: list[bool] = []
+
+    def slow() -> None:
+        time.sleep(0.05)  # past the limit before the check, however fast the machine
+        checked.append(True)
+        check_cancelled()
+
+    with pytest.raises(DetectionUnavailable, match="timed out"):
+        await pool.run(slow, size=10)
+    assert checked == [True]
+    check_cancelled()  # the step's token is gone with the step
+    pool.close()
+
+
+async def test_a_closed_pool_refuses_small_steps_too() -> None:
+    pool = DetectionPool(1, timeout_s=60.0, queue_timeout_s=60.0, inline_max_chars=100)
+    pool.close()
+    with pytest.raises(DetectionUnavailable):
+        await pool.run(threading.get_ident, size=10)
