@@ -69,10 +69,15 @@ def sqlite_file_of(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def open_sqlite_connection(path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+def open_sqlite_connection(
+    path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, *, any_thread: bool = False
+) -> sqlite3.Connection:
     """A plain ``sqlite3`` connection to ``path`` with the gateway's pragmas, in autocommit mode
-    (the caller issues BEGIN and COMMIT), usable from the one thread that opened it."""
-    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    (the caller issues BEGIN and COMMIT), usable from the one thread that opened it; with
+    ``any_thread`` from any thread, one at a time (the caller serializes its use)."""
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=not any_thread
+    )
     try:
         apply_sqlite_pragmas(conn, busy_timeout_ms)
     except BaseException:

@@ -6,6 +6,13 @@ read, insert, commit). Here a whole batch is one hop to a dedicated thread: BEGI
 write lock that serializes every process on the file), the chain head, the keys, sealing, the
 inserts and the COMMIT (fsync'd, synchronous=FULL) run there together.
 
+While commits are fast, a batch is written on the event loop itself, without the hop: handing it
+to the thread and its result back (two thread wake-ups) cost more than the commit on the 2-core
+development VM (c=1 p50 of a request 7.4 -> 5.8 ms; docs/benchmarks.md, issue 20). A batch that
+took :data:`LOOP_COMMIT_BELOW_S` or longer (a slow disk, a WAL checkpoint) sends the next ones to
+the thread, until one commits that fast there again. On the loop the write lock is not waited for:
+when another process holds it, the batch goes to the thread, which waits up to the busy timeout.
+
 The head and the validated data keys are kept in memory between batches. ``PRAGMA data_version``,
 read on this connection after the write lock is taken, changes exactly when another connection
 (another gateway process, the eraser, the checkpointer, an administrator's shell) has committed
@@ -17,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,20 +53,39 @@ _INSERT_DEK = _insert_sql(deks_table.name, tuple(c.name for c in deks_table.c))
 _INSERT_CHECKPOINT = _insert_sql(checkpoints_table.name, tuple(c.name for c in checkpoints_table.c))
 _SELECT_KEYS = "SELECT scope, key_id FROM audit_deks WHERE scope IN (SELECT value FROM json_each(?))"
 
+#: A batch that committed faster than this lets the next one commit on the event loop (0: never).
+LOOP_COMMIT_BELOW_S = 0.002
+
+
+class _LockBusy(Exception):
+    """Another connection holds the write lock (raised on the loop only, where it is not waited for)."""
+
 
 class SqliteChainWriter:
     """Appends batches to one SQLite file from a dedicated thread (see the module docstring)."""
 
     def __init__(
-        self, path: Path, busy_timeout_ms: int, signer: CheckpointSigner, checkpoint_every: int
+        self,
+        path: Path,
+        busy_timeout_ms: int,
+        signer: CheckpointSigner,
+        checkpoint_every: int,
+        *,
+        loop_commit_below_s: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._signer = signer
         self._checkpoint_every = checkpoint_every
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite-writer")
-        # Touched only on the writer thread:
+        self._loop_below_s = LOOP_COMMIT_BELOW_S if loop_commit_below_s is None else loop_commit_below_s
+        self._clock = clock
+        self._on_loop = self._loop_below_s > 0  # where the next batch is written
+        self.batches_on_loop = 0
+        # Touched by one batch at a time (on the loop or the writer thread):
         self._conn: sqlite3.Connection | None = None
+        self._lock_wait = True  # the connection's busy timeout is the configured one, not 0
         self._version: int | None = None  # data_version when the cached head was last known right
         self._head: ChainHead | None = None
         self._valid_keys: dict[str, str] = {}  # scope -> key id, checked under the lock at _version
@@ -69,9 +96,23 @@ class SqliteChainWriter:
     async def write(self, items: Sequence[Pending], known: ScopeKeys, fresh: FreshKeys) -> Written:
         """Chain, insert and commit ``items`` in one transaction; returns after COMMIT.
 
-        Raises the driver's error (nothing committed) or :class:`~audit.datakeys.StaleKeys`."""
+        Raises the driver's error (nothing committed) or :class:`~audit.datakeys.StaleKeys`. The
+        caller writes one batch at a time."""
+        if self._on_loop:
+            started = self._clock()
+            try:
+                written = self._write(items, known, fresh, lock_wait=False)
+            except _LockBusy:
+                self._on_loop = False
+            else:
+                self.batches_on_loop += 1
+                self._on_loop = self._clock() - started < self._loop_below_s
+                return written
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._write, items, known, fresh)
+        started = self._clock()
+        written = await loop.run_in_executor(self._executor, self._write, items, known, fresh, True)
+        self._on_loop = self._clock() - started < self._loop_below_s
+        return written
 
     async def close(self) -> None:
         """Close the connection and end the thread (after the batch in flight, if any)."""
@@ -92,12 +133,24 @@ class SqliteChainWriter:
         self._head = None
         self._valid_keys = {}
 
-    def _write(self, items: Sequence[Pending], known: ScopeKeys, fresh: FreshKeys) -> Written:
+    def _write(
+        self, items: Sequence[Pending], known: ScopeKeys, fresh: FreshKeys, lock_wait: bool
+    ) -> Written:
         if self._conn is None:
-            self._conn = open_sqlite_connection(self._path, self._busy_timeout_ms)
+            self._conn = open_sqlite_connection(self._path, self._busy_timeout_ms, any_thread=True)
+            self._lock_wait = True
         conn = self._conn
+        if lock_wait != self._lock_wait:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms) if lock_wait else 0}")
+            self._lock_wait = lock_wait
         try:
             conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            self._forget()
+            if lock_wait:
+                raise
+            raise _LockBusy from None  # nothing begun: the thread waits for the lock instead
+        try:
             version = int(conn.execute("PRAGMA data_version").fetchone()[0])
             if version != self._version or self._head is None:
                 self._forget()
