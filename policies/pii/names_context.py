@@ -42,19 +42,34 @@ FUNCTION_WORDS = frozenset(
     "of on or our out so than that the their them then there they this to too up us was we were what "
     "when where who why with you your".split()
 )
-TITLE_BEFORE_RE = regex.compile(r"(?<![\p{L}])(?:" + "|".join(_TITLES) + r")\.?[ \t]{1,3}$", regex.IGNORECASE)
+# The patterns that end a ``before`` text at ``$`` search backwards (REVERSE): from the end they fail
+# at once where a forward search would try every start.
+TITLE_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:" + "|".join(_TITLES) + r")\.?[ \t]{1,3}$", regex.IGNORECASE | regex.REVERSE
+)
 PERSON_BEFORE_RE = regex.compile(
     r"(?<![\p{L}])(?:"
     + "|".join(sorted(_PERSON_WORDS, key=len, reverse=True))
     + r"|account[ \t]holder|card[ \t]holder|next[ \t]of[ \t]kin|known[ \t]as|goes[ \t]by|c/o"
     r"|(?:(?:full|patient|customer|first|last|given|family|middle|maiden|nick|user)[ \t]?)?name(?:['’]s)?"
     r"(?:[ \t](?:is|was))?"
-    r"|call(?:s|ed)?[ \t]me|named[ \t](?:him|her|them)|(?:said|says|asked|told|replied|answered|shouted|"
-    r"yelled|screamed|whispered|cried)(?:[ \t](?:at|to)|[ \t]\p{Lu}[\p{L}\p{M}'’\-]{1,30}[ \t](?:to|at))?"
+    r"|call(?:s|ed)?[ \t]me|named[ \t](?:him|her|them)|(?:said|says|asked|asks|told|replied|answered|shouted|"
+    r"yelled|screamed|whispered|cried)"
+    r"(?:[ \t](?:at|to)|[ \t]\p{Lu}[\p{L}\p{M}'’\-]{1,30}[ \t](?:to|at))?"
+    # Other verbs of speech name the speaker after them, not always the listener ("explained to
+    # Fuse TV" is a channel).
+    r"|explained|explains|insisted|insists|muttered|murmured|exclaimed|sighed|laughed|joked|"
+    r"interrupted|protested|retorted|responded|remarked|wondered|warned|pleaded|begged|sobbed|snapped|"
+    r"grumbled"
     r"|starring|featuring"
-    r"|(?:written|directed|signed|authored|witnessed|countersigned|produced|painted|composed)[ \t]by)"
+    r"|(?:written|directed|signed|authored|witnessed|countersigned|co-?signed|produced|painted|composed|"
+    r"seen|reviewed|examined|assessed|dictated|verified|authori[sz]ed|interviewed|escorted|accompanied|"
+    r"supervised|transcribed|attended|treated|operated[ \t]on)[ \t]by"
+    r"|(?:" + "|".join(_TITLES) + r"|nurse|doctor|surgeon|consultant|physician|registrar|manager|officer|"
+    r"person|clinician|pharmacist|midwife|banker|advisor|adviser|agent|contact)"
+    r"[ \t](?:in[ \t]charge|on[ \t]call|on[ \t]duty|responsible|assigned|of[ \t]the[ \t]day))"
     r"(?:[ \t]*[:,\-–—(?]|\.)?[ \t\n]{0,3}$",
-    regex.IGNORECASE,
+    regex.IGNORECASE | regex.REVERSE,
 )
 # Phrases that introduce oneself or someone: one listed first name, or two name parts, after them.
 INTRO_BEFORE_RE = regex.compile(
@@ -201,7 +216,16 @@ PLACE_KIND_BEFORE_RE = regex.compile(
 PERSON_VERB_AFTER_RE = regex.compile(
     r"[ \t]+(?:lives|lived|works|worked|married|studied|graduated|thinks|thought|feels|felt|knows|knew|"
     r"smiled|laughed|shouted|yelled|whispered|replied|answered|says|said|wrote|began[ \t]+writing|"
-    r"grew[ \t]+up|was[ \t]+born)(?![\p{L}])",
+    r"grew[ \t]+up|was[ \t]+born|explained|explains|insisted|insists|muttered|murmured|exclaimed|sighed|"
+    r"nodded|shrugged|frowned|winked|waved|cried|sobbed|apologi[sz]ed|complained|promised|admitted|"
+    r"joked|wondered|remembered|forgot|decided|hopes|hoped|believes|believed|interrupted|"
+    r"(?:will|would|can|could|should|must|might|did|does|has|had|have|never|always|just|also)"
+    r"(?:[ \t]+not|n['’]t)?[ \t]+(?:say|said|tell|told|ask|asked|reply|replied|answer|answered|explain|"
+    r"explained|promise|promised|agree|agreed|decide|decided|call[ \t]+(?:back|you|me|us|him|her|them)|"
+    r"phone[ \t]+(?:back|you|me|us)|come[ \t]+(?:in|back|by|over|round|home)|visit|visited|sign|signed|"
+    r"meet|met|marry|married|remember|remembered|forget|forgot|forgotten|laugh|cry|smile|think|thought|"
+    r"know|knew|known|feel|felt|want|wanted|like|liked|love|loved|hate|hated|apologi[sz]e|apologi[sz]ed))"
+    r"(?![\p{L}])",
     regex.IGNORECASE,
 )
 # "the Sokolov novel": a name-like word between an article and a work that someone wrote.
@@ -220,6 +244,25 @@ LINE_END_AFTER_RE = regex.compile(r"[ \t]*(?:\r?\n|\Z)")
 AND_OR_RE = regex.compile(r"[ \t](?:and|or)[ \t]", regex.IGNORECASE)
 # A lower-case word next: the verb of a sentence whose subject ends here ("Usamov and Bowers were").
 LOWER_WORD_AFTER_RE = regex.compile(r"[ \t]+\p{Ll}")
+# A vocative: the person spoken to opens the sentence, a comma, then the request ("Okonkwo, could
+# you check the INR?", "Chebet, please call the ward"). "Sorry, can I" and "Also, please" are
+# English words, which never reach this rule.
+VOCATIVE_AFTER_RE = regex.compile(
+    r",[ \t]*(?:(?:can|could|would|will|do|did|are|have|may|should|shall)[ \t]+(?:you|i|we)|"
+    r"please|thanks|thank[ \t]+you|i[ \t]+need|i['’]m|i[ \t]+am|we[ \t]+need|"
+    r"you[ \t]+(?:need|have|must|should)|"
+    r"let['’]s|let[ \t]+me|listen|look|sorry|are[ \t]+you|is[ \t]+(?:that|this|it)|how[ \t]+are|"
+    r"where[ \t]+(?:is|are)|when[ \t]+(?:is|are|can|will))(?![\p{L}])",
+    regex.IGNORECASE,
+)
+# What two people opening a sentence in capitals or lower case do next ("GOFFNEY AND BRAKE WERE
+# BOTH CHARGED", "kaur and cureton called"): a verb, where the casing cannot show one.
+PAIR_VERB_AFTER_RE = regex.compile(
+    r"[ \t]+(?:were|are|have|had|both|will|would|did|said|say|asked|called|phoned|came|come|went|met|"
+    r"live|lived|work|worked|want|wanted|need|needed|signed|agreed|arrived|left|visited|opened|"
+    r"closed|paid|married|divorced)(?![\p{L}])",
+    regex.IGNORECASE,
+)
 # Before a place rather than a person ("in Store Merløse", "at Tobel").
 PLACE_PREPOSITION_RE = regex.compile(
     r"(?<![\p{L}])(?:in|at|near|via|across|around|through|outside|inside|into|towards?)[ \t]{1,3}$",

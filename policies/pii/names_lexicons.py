@@ -86,6 +86,8 @@ _CLINICAL_ENDING_RE = regex.compile(
     r"ologist|algia|pathy|plasia|trophy|penia|cytosis)$"
 )
 _CACHE_LIMIT = 50_000
+# Accented letters no English word has, even a loanword (café, naïve, señor, façade, über keep theirs).
+_FOREIGN_MARK_RE = regex.compile(r"[áíóúýčďěňřšťůžćłńśźżąęőűășțşğıøåãõÁÍÓÚÝČĎĚŇŘŠŤŮŽĆŁŃŚŹŻĄĘŐŰĂȘȚŞĞØÅÃÕ]")
 
 
 class Classifier:
@@ -109,7 +111,15 @@ class Classifier:
         if not key:
             return WORD
         if key.isalpha():
-            return self._classify_key(key)
+            found = self._classify_key(key)
+            if (
+                found == WORD
+                and _FOREIGN_MARK_RE.search(word)
+                and key not in self.clinical
+                and key not in CUE_WORDS
+            ):
+                return UNKNOWN  # "Navrátilová": English loanwords carry no such accent (café, naïve)
+            return found
         if key in self._lex.clinical:
             return WORD  # "hba1c", "ft4"
         if not any(ch.isalpha() for ch in key) or sum(ch.isalpha() for ch in key) < 2:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from policies.pii.names_context import (
     LINE_START_RE,
     LOWER_WORD_AFTER_RE,
+    PAIR_VERB_AFTER_RE,
     PEOPLE_LIST_BEFORE_RE,
     PLACE_PREPOSITION_RE,
     SENTENCE_START_RE,
@@ -70,15 +71,26 @@ def add_list_names(
         introduced = PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
         subject_pair = (
             len(members) == 2
-            and shapes == {"title"}
             and SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start) is not None
-            and LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end) is not None
+            and (
+                (
+                    shapes == {"title"}
+                    and LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end) is not None
+                )
+                # In capitals or lower case the casing shows no verb: a verb of people must follow,
+                # and both members be no common word ("GOFFNEY AND BRAKE WERE BOTH CHARGED").
+                or (
+                    shapes in ({"upper"}, {"lower"})
+                    and PAIR_VERB_AFTER_RE.match(text, tokens[members[1][1] - 1].end) is not None
+                    and all(t.flags & (STRONG | OBFUSCATED) or long_unknown(t) for t in words)
+                )
+            )
         )
         if shapes == {"lower"}:
             # Listed first names, and surnames or unlisted name-like words among a majority of them.
             firsts = [t for t in words if t.flags & (FIRST | FIRST_COMMON | LAST) or long_unknown(t)]
             strong_firsts = [t for t in firsts if t.flags & FIRST]
-            if not (
+            if not subject_pair and not (
                 (len(members) >= 3 or introduced)
                 and len(firsts) == len(words)
                 and 2 * len(strong_firsts) > len(words)
@@ -96,14 +108,7 @@ def add_list_names(
         elif (
             len(members) == 2
             and not introduced
-            and not (
-                any(names.get(a, (0, 0.0))[1] >= SCORE_CONTEXT for a, _ in members)
-                or (
-                    shapes == {"title"}
-                    and SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start)
-                    and LOWER_WORD_AFTER_RE.match(text, tokens[members[1][1] - 1].end)
-                )
-            )
+            and not (any(names.get(a, (0, 0.0))[1] >= SCORE_CONTEXT for a, _ in members) or subject_pair)
         ):
             continue  # "Compare Coutts and Halifax": two firms read like two surnames
         if not introduced and not all(

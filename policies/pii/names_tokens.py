@@ -25,6 +25,7 @@ from policies.pii.names_context import (
     SOFT_TAILS,
     THE_BEFORE_RE,
     TITLE_BEFORE_RE,
+    VOCATIVE_AFTER_RE,
     WORD_AFTER_RE,
 )
 from policies.pii.names_lexicons import (
@@ -127,6 +128,12 @@ def continues(tokens: list[Token], index: int, end: int) -> bool:
     tail = lexicon_key(current.text)
     if (tail in EPONYM_TAILS or tail in PLACE_WORDS or tail in PRODUCT_TAILS) and not current.flags & STRONG:
         return False  # "Child-Pugh score", "Meckel diverticulum", "Lincoln Square": judged by what precedes
+    if all(t.shape == "initial" for t in tokens[index:end]):
+        # After initials only, their case decides: "J. R. Okafor", "J. R. OKAFOR", "b. d. owusu".
+        if all(t.text.islower() for t in tokens[index:end]):
+            return current.shape == "lower" and bool(current.flags & (STRONG | UNKNOWN | OBFUSCATED))
+        if current.shape == "lower":
+            return False
     shapes = shapes_of(tokens[index:end])
     if current.shape in ("any", "other"):
         # Its case is lost: it joins capitalized words, and lower-case ones that are no common word.
@@ -249,6 +256,8 @@ def surname_comma_first(text: str, tokens: list[Token], index: int, end: int) ->
     if text[tokens[index].end : tokens[end].start] not in (", ", ","):
         return 0
     surname, given = tokens[index], tokens[end]
+    if VOCATIVE_AFTER_RE.match(text, surname.end):
+        return 0  # "OKONKWO, CAN YOU CONFIRM ...": a vocative, not "Surname, First"
     if surname.possessive or not surname.flags & (NAME | UNKNOWN) or not given.flags & (NAME | UNKNOWN):
         return 0
     # A field or a line that starts with the name ("Stare, Ocie - card replacement") lets a

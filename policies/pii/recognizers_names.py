@@ -28,33 +28,23 @@ from collections.abc import Sequence
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from policies.pii.address_patterns_en import COUNTRIES
 from policies.pii.names_context import (
     AND_OR_RE,
-    CAPITALIZED_AFTER_RE,
     DETAIL_AFTER_RE,
     FUNCTION_WORDS,
     INTRO_BEFORE_RE,
     JOIN_RE,
     LINE_END_AFTER_RE,
     LINE_START_RE,
-    MEMBER_AFTER_RE,
-    MEMBER_BEFORE_RE,
     NAME_PARTICLES,
     OWNED_RE,
-    PARTICLE_BEFORE_RE,
     PERSON_BEFORE_RE,
-    PERSON_VERB_AFTER_RE,
-    PLACE_KIND_BEFORE_RE,
     PLACE_PREPOSITION_RE,
     SENTENCE_START_RE,
     THE_BEFORE_RE,
     TITLE_BEFORE_RE,
-    TRAVEL_BEFORE_RE,
     VERB_NAMES,
     WEAK_BEFORE_RE,
-    WORK_AFTER_RE,
-    WORK_BEFORE_RE,
 )
 from policies.pii.names_gate import RuleNames, RuleNamesArtifacts, needs_model
 from policies.pii.names_lexicons import (
@@ -75,6 +65,7 @@ from policies.pii.names_lexicons import (
 )
 from policies.pii.names_lists import add_list_names, add_repeated_names, add_speaker_names
 from policies.pii.names_pseudonyms import add_pseudonym_neighbours
+from policies.pii.names_shapes import lone_word, particle_first, particles_then_name
 from policies.pii.names_tokens import (
     MAX_PARTS,
     NOT_A_PERSON,
@@ -254,12 +245,21 @@ class PersonNameRecognizer(RuleRecognizer):
         """(end index, score) of the name that starts at ``tokens[index]``: score 0.0 when there is
         none; then the words up to the end index are no name either (a firm, a place, an eponym)."""
         first = tokens[index]
+        if first.shape in ("lower", "upper") and first.text.lower() in NAME_PARTICLES:
+            stop, score = particle_first(text, tokens, index, MAX_PARTS)
+            if score:
+                return stop, score  # "Dr. van der Berg", "DR. DI BITTON"
         if not first.flags & (NAME | UNKNOWN) and first.shape != "initial":
             return index, 0.0
         if first.shape in ("lower", "upper") and not first.flags & (FIRST | FIRST_COMMON | STRONG | UNKNOWN):
             return index, 0.0  # "add", "PLS": a common word that is only a surname does not start a name
-        if lexicon_key(first.text) in FUNCTION_WORDS:
-            return index, 0.0  # "And", "To": surnames too, but not at the start of a name
+        if lexicon_key(first.text) in FUNCTION_WORDS and not (
+            first.shape == "initial" and text.startswith(".", first.end)
+        ):
+            return (
+                index,
+                0.0,
+            )  # "And", "To": surnames too, but not at the start of a name ("A. T. Rolstad" is)
         if (
             not first.flags & (STRONG | UNKNOWN | OBFUSCATED)
             and (not first.flags & FIRST_COMMON or lexicon_key(first.text) in VERB_NAMES)
@@ -275,19 +275,12 @@ class PersonNameRecognizer(RuleRecognizer):
             gap = text[previous.end : current.start]
             if gap.startswith(".") and previous.shape != "initial":
                 break
-            if (
-                gap == " "
-                and current.shape == "lower"
-                and current.text in NAME_PARTICLES
-                and previous.shape == "title"
-                and end + 1 < len(tokens)
-                and end + 1 - index < MAX_PARTS
-                and tokens[end + 1].shape == "title"
-                and tokens[end + 1].flags & (NAME | UNKNOWN)
-                and text[current.end : tokens[end + 1].start] == " "
-            ):
-                end += 2  # "Willemine ten Pas": a particle and the capitalized part after it
-                continue
+            if gap == " " and previous.shape in ("title", "upper", "lower"):
+                # "Willemine ten Pas", "Pieter van der Berg": particles and the name part after them
+                head = particles_then_name(text, tokens, end, previous.shape)
+                if head and head - index < MAX_PARTS:
+                    end = head + 1
+                    continue
             if not JOIN_RE.fullmatch(gap) or not continues(tokens, index, end):
                 break
             end += 1
@@ -379,7 +372,7 @@ class PersonNameRecognizer(RuleRecognizer):
         ):
             return SCORE_WEAK  # "Esat Jeknić", "Šárka Ottová": Latin letters with accents, no English word
         if not several:
-            return self._lone_word(text, tokens[index], parts[0], before, place_spans)
+            return lone_word(text, tokens[index], parts[0], before, place_spans)
         weak_before = WEAK_BEFORE_RE.search(before) is not None or (
             # A line of its own ("> Gyala Antall" above an address): a name or a heading.
             LINE_START_RE.search(text, max(0, start - 8), start) is not None
@@ -406,41 +399,6 @@ class PersonNameRecognizer(RuleRecognizer):
             return SCORE_WEAK
         if title_case and weak_before and parts[0].flags & FIRST_COMMON and unknown and long_unknowns:
             return SCORE_WEAK  # "to Sandy Sprenkel"
-        return 0.0
-
-    @staticmethod
-    def _lone_word(
-        text: str, token: Token, part: Token, before: str, place_spans: Sequence[tuple[int, int]]
-    ) -> float:
-        """A single capitalized word with no context word before it: a listed first name that is no
-        common word ("Why is Rebecca so impulsive?"), or a name-like word before what only people
-        do ("Trivo lives on", "the Sokolov novel"); not a place the model or a preposition names."""
-        if token is not part or part.shape != "title" or len(part.text) < 3:
-            return 0.0
-        if PLACE_PREPOSITION_RE.search(before) or overlaps(place_spans, part.start, part.end):
-            return 0.0
-        if PLACE_KIND_BEFORE_RE.search(before) or TRAVEL_BEFORE_RE.search(before):
-            return 0.0
-        if lexicon_key(part.text) in COUNTRIES:
-            return 0.0
-        if PARTICLE_BEFORE_RE.search(before) or CAPITALIZED_AFTER_RE.match(text, part.end):
-            return 0.0  # "Villafranca del Cid", "Nera Economic Consulting": part of a longer proper name
-        after = part.end + 2 if part.possessive else part.end
-        if MEMBER_AFTER_RE.match(text, after) or MEMBER_BEFORE_RE.search(before):
-            return 0.0  # a member of a list: the list decides ("The Clark, Romero and Hall Orchestra")
-        if part.flags & FIRST and not WORK_BEFORE_RE.search(before):
-            # A sentence or a field capitalizes any word ("Login from ...", an enum value "Paris"):
-            # there a lone first name needs a comma, a possessive or a verb of people after it.
-            if not SENTENCE_START_RE.search(before) or (
-                part.possessive or text.startswith(",", after) or PERSON_VERB_AFTER_RE.match(text, after)
-            ):
-                return SCORE_WEAK
-        if not part.flags & (STRONG | UNKNOWN | OBFUSCATED) or len(part.text) < 4:
-            return 0.0
-        if PERSON_VERB_AFTER_RE.match(text, after):
-            return SCORE_WEAK
-        if WORK_BEFORE_RE.search(before) and WORK_AFTER_RE.match(text, after):
-            return SCORE_WEAK
         return 0.0
 
     @staticmethod

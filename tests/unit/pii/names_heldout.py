@@ -1,11 +1,12 @@
 """Held-out English person names in clinical and banking prompts, and texts with none.
 
-Sentences are written the way ward staff, clinicians and bank staff write to an assistant (56
+Sentences are written the way ward staff, clinicians and bank staff write to an assistant (74
 templates: the name at the start of a sentence, after a title, in a list, in a signature, as a
 possessive, as "Surname, First", a name or a surname alone after "my name is", "last name?",
 "surname:", "this is", a list of surnames, dialogue speaker labels, "First M. Last", a surname
-mentioned again), independently of the recognizer's context words. Names come from
-three places:
+mentioned again, a vocative, a speaker before or after a verb of speech, a trait said of a name,
+role labels, particles after a title, initials), independently of the recognizer's context
+words. Names come from three places:
 
 - ``listed``: names in the shipped lexicons, mostly common ones, some that are common words;
 - ``held_out``: a fixed tenth of the shipped lists (``is_held_out``), which the evaluation removes
@@ -178,7 +179,8 @@ def leetify(name: str, rng: random.Random) -> str:
 # {name}: first and last name; {last}: the surname alone (after a title); {first}: the first name
 # alone; {inverted}: "Surname, First"; {fml}: "First M. Last". Not scored: {other} (a second
 # person), {other_first} and {other_last} (their first name or surname alone), {full} (the scored
-# person's full name, mentioned before the scored surname).
+# person's full name, mentioned before the scored surname); {plast}: particles and the surname
+# ("van der Berg"); {pname}: the first name, particles, the surname; {ilast}: "J. R. Last".
 CLINICAL = [
     "Summarize the chart for {name} (SSN 536-22-1234).",
     "Draft a discharge letter for patient {name}.",
@@ -211,6 +213,18 @@ CLINICAL = [
     "The surgical team: {last}, {other_last} and the registrar.",
     "Discharge summary signed by {fml}.",
     "This is {first} from ward 9, calling about the bed in bay 4.",
+    # Shapes of English prose with no cue word before the name (issue 18, third pass): a vocative,
+    # a speaker after or before a verb of speech, a trait said of the name, role labels, particles
+    # after a title, initials.
+    "{last}, could you check the INR before the next dose?",
+    '"The pain is worse at night," explained {first}.',
+    "{last} is very anxious about the surgery tomorrow.",
+    "Why is {first} so agitated this morning?",
+    "Nurse in charge: {last}\nBeds open: 3",
+    "Seen by: {name}\nPlan: repeat bloods in 48h",
+    "Dr. {plast} will see the patient after lunch.",
+    "Discharge summary countersigned by {ilast} on Monday.",
+    "{last} explained that the pain started after the fall.",
 ]
 BANKING = [
     "Customer {name} disputes a charge of $420 from last Friday.",
@@ -239,13 +253,33 @@ BANKING = [
     "{fml} opened a joint account with {other}.",
     "{last} and {other_last} were both charged the monthly fee twice.",
     "Best regards,\n{first}",
+    "{first}, can you confirm the payee details before I send it?",
+    "{last} has always been very polite on the phone.",
+    "Verified by: {name}\nLimit: 5,000 GBP",
+    "Dear Ms {plast},\nyour new card is on its way.",
+    "Relationship manager on duty: {last}",
+    '"I never authorised that payment," insisted {first}.',
+    "Hi {first},\nthe statement you asked for is attached.",
+    "{pname} wants to move the ISA to a fixed rate.",
+    "{first} had given the branch a new address in May.",
 ]
 TEMPLATES = [("clinical", t) for t in CLINICAL] + [("banking", t) for t in BANKING]
 
 
+# Lower-case particles of surnames of many origins ("van der Berg", "de la Cruz", "bin Said").
+_PARTICLES = ("van", "van der", "van den", "von", "de", "de la", "da", "dos", "du", "ten", "bin", "di")
+
+
 def _render(template: str, first: str, last: str, other: str, casing: str, rng: random.Random) -> NameCase:
     initial = rng.choice("ABCDEJKLMRST")
-    if "{last}" in template:
+    particle = rng.choice(_PARTICLES)
+    if "{plast}" in template:
+        value = f"{particle} {last}"
+    elif "{pname}" in template:
+        value = f"{first} {particle} {last}"
+    elif "{ilast}" in template:
+        value = f"{initial}. {rng.choice('ABCDEJKLMRST')}. {last}"
+    elif "{last}" in template:
         value = last
     elif "{first}" in template:
         value = first
@@ -259,7 +293,8 @@ def _render(template: str, first: str, last: str, other: str, casing: str, rng: 
             value = f"{first} {initial}. {last}"
     if casing == "leet":
         value = leetify(value, rng)
-    key = next(k for k in ("{name}", "{last}", "{first}", "{inverted}", "{fml}") if k in template)
+    keys = ("{name}", "{last}", "{first}", "{inverted}", "{fml}", "{plast}", "{pname}", "{ilast}")
+    key = next(k for k in keys if k in template)
     other_first, _, other_last = other.partition(" ")
     fills = {
         "{other}": other,
