@@ -77,6 +77,23 @@ BARE_ON_RE = regex.compile(
     + r")(?![\p{L}])))"
 )
 
+# Streets that stand for an institution or a trade, not for where someone lives ("yields rose on
+# Wall Street", "a clinic on Harley Street"): not taken as a bare street name.
+METONYM_STREETS = frozenset(
+    {
+        "Wall Street",
+        "Fleet Street",
+        "Downing Street",
+        "Threadneedle Street",
+        "Lombard Street",
+        "Bay Street",
+        "Harley Street",
+        "Madison Avenue",
+        "Easy Street",
+        "Sesame Street",
+    }
+)
+
 # A region code in lower case before a ZIP code (eugene, or 97401; delmas, mp 35739).
 LOWER_REGION_RE = regex.compile(r"\p{Ll}{2}[ \t]+\d{5}(?:-?\d{4})?" + _END)
 # A comma and a region code with a postal code: "Mobile, AL 36602" is the city Mobile, not a phone label.

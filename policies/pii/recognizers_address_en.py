@@ -83,6 +83,7 @@ from policies.pii.address_shapes_en import (
     LOWER_REGION_RE,
     LOWER_UNIT_HINT_RE,
     LOWER_UNIT_STREET_RE,
+    METONYM_STREETS,
     REGION_AFTER_RE,
     RURAL_HINT_RE,
     RURAL_RE,
@@ -193,6 +194,8 @@ def _shape_anchors(text: str) -> Iterator[_Anchor]:
                 yield _Anchor(match.start(), match.end(), True, lower=True)
     if BARE_ON_HINT_RE.search(text) is not None:
         for match in BARE_ON_RE.finditer(text):
+            if match.group("street") in METONYM_STREETS:
+                continue
             if match.group("name").split()[0].lower() not in PARTICLES:
                 yield _Anchor(match.start("street"), match.end("street"), False, score=0.6)
 

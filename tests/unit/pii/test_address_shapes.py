@@ -117,6 +117,7 @@ def test_hospital_and_bank_look_alikes_are_no_address(negative: heldout_address_
         "give 10 units insulin 4 apt 2 times",
         "She is apt to fall 2 times a week, Grade 2 Ct 30.",
         "Am 5 and Im 3 scores; In Room 4 on Ward 7.",
+        "Bond yields rose on Wall Street; she trained on Harley Street.",  # institutions, not homes
     ],
 )
 def test_shape_look_alikes_are_not_addresses(text: str) -> None:
