@@ -121,6 +121,8 @@ _PHONE_CONTEXT = ContextWords(
         *("dialed", "landline", "hotline", "helpline", "pager", "bleep", "whatsapp", "sms", "ext"),
         *("extension", "ring", "rang", "office", "desk", "direct line", "switchboard", "voicemail"),
         *("message", "messages", "messaged", "texted", "text me", "answering", "answered"),
+        # Whether someone answers the phone: "not picking up at 080 504 2674", "get hold of her on ...".
+        *("pick up", "picks up", "picking up", "picked up", "get hold of", "got hold of"),
         *("电话", "手机", "联系", "致电", "拨打", "来电", "回电", "座机", "固话", "传真", "热线", "号码"),
         *("微信", "短信", "呼叫", "打给", "分机", "电联"),
     ]
