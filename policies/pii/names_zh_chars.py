@@ -17,6 +17,8 @@ SINGLE_SURNAMES = frozenset(
     # Rarer ones from the Hundred Family Surnames (百家姓) and later lists.
     "阎萧濮蔺晁谌揭厉阚邰郦钮奚酆禹狄茅嵇荀芮邴糜宓郗钭戎韶郜蓟鄂胥莘逄雍璩扈冀郏茹宦庾暨弘匡殳蔚夔厍勾訾"
     "乜鞠蒯荆竺逯桓晋粟谯冼廉"
+    # Frequent in the south and south-west today (赖 is among the hundred most common).
+    "赖卿鄢"
 )
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -46,6 +48,16 @@ COMPOUND_SURNAMES = (
     "闻人",
     "钟离",
     "百里",
+    # Rarer compound surnames of the 百家姓 that are no ordinary words.
+    "宗政",
+    "司空",
+    "赫连",
+    "闾丘",
+    "淳于",
+    "鲜于",
+    "公冶",
+    "濮阳",
+    "拓跋",
 )
 SURNAME_ALT = "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SINGLE_SURNAMES)) + "]"
 # Characters that do not occur in given names but often follow a name in running text.

@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -25,6 +25,10 @@ from policies.pii.names_zh_chars import FUNCTION_CHARS as _FUNCTION_CHARS
 from policies.pii.names_zh_chars import NEVER_GIVEN as _NEVER_GIVEN
 from policies.pii.names_zh_chars import NOT_GIVEN as _NOT_GIVEN
 from policies.pii.names_zh_chars import SURNAME_ALT as _SURNAME_ALT
+from policies.pii.names_zh_positions import given_char as _position_given_char
+from policies.pii.names_zh_positions import institution_follows as _institution_follows
+from policies.pii.names_zh_positions import positional_names as _positional_names
+from policies.pii.names_zh_positions import surnames_before_titles as _surnames_before_titles
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_zh_dotted import dotted_names as _dotted_names
 from policies.pii.recognizers_zh_pinyin import LATIN_RE, NAME_PREFIXES, pinyin_lexicons, pinyin_names
@@ -148,11 +152,14 @@ class ChineseNameRecognizer(RuleRecognizer):
         token_start = {i: start for start, word, _f in tokens for i in range(start, start + len(word))}
         found: dict[tuple[int, int], float] = {}
         for start, end in self._tagged_names(tokens):
+            if end - start == 3 and text[start] in _FUNCTION_CHARS and text[start + 1] in SINGLE_SURNAMES:
+                start += 1  # 和|赵敏: jieba read the conjunction into the name
             name = text[start:end]
             if (
                 not _looks_like_place(text, start, end)
                 and _given_is_plausible(name)
                 and not _common_word(name)
+                and not _in_dictionary(name)
                 and not _not_a_name(text, start)
             ):
                 found[(start, end)] = 0.85
@@ -174,6 +181,8 @@ class ChineseNameRecognizer(RuleRecognizer):
                     # the cue ends where the name begins.
                     cut = cut | {start}
                 span = self._plausible_name(text, start, start + len(name), cut, starts)
+                if span is not None and _refused_by_shape(text, span, match.start(), pattern is _PREFIX_RE):
+                    span = None
                 if span is not None:
                     found[span] = max(found.get(span, 0.0), 0.8)
         for match in _JSON_NAME_RE.finditer(text):
@@ -187,6 +196,11 @@ class ChineseNameRecognizer(RuleRecognizer):
                 _given_is_plausible(name)
                 and not _ordinary_compound_word(name)
                 and not _common_word(name)
+                and not (_in_dictionary(name) and not _word_tag(name).startswith("nr"))
+                and name[_surname_length(name) :] not in _NAME_SUFFIX  # 向医生说明: a title, no name
+                and not (
+                    len(name) - _surname_length(name) == 2 and _word_frequency(text[end - 1 : end + 1]) >= 100
+                )
                 and start in boundaries
                 and not _not_a_name(text, start)
             ):
@@ -199,6 +213,14 @@ class ChineseNameRecognizer(RuleRecognizer):
             found[(start, end)] = max(found.get((start, end), 0.0), 0.85)
         for start, end in _compound_surname_names(text, boundaries, starts):
             found[(start, end)] = max(found.get((start, end), 0.0), 0.8)
+        for start, end in _positional_names(
+            text, tokens, boundaries, _word_frequency, _word_tag, _rejected_span(text)
+        ):
+            found[(start, end)] = max(found.get((start, end), 0.0), 0.7)
+        covered = {i for s, e in found for i in range(s, e)}
+        for start, end in _surnames_before_titles(text, boundaries):
+            if start not in covered:
+                found[(start, end)] = 0.6
         _extend_by_rare_characters(text, tokens, found)
         return found
 
@@ -354,6 +376,48 @@ def _extend_by_rare_characters(
         if plausible and not _looks_like_place(text, start, end):
             found.pop((start, stop), None)
             found[(start, end)] = max(found.get((start, end), 0.0), score)
+
+
+# Cue words that are verbs: what follows them is often a thing or a department (通知管床医生,
+# 发给师傅), so the name must look like one by itself.
+_VERB_CUES = ("联系", "致电", "通知", "转告", "发给", "交给", "转交", "陪同", "委托")
+
+
+def _refused_by_shape(text: str, span: tuple[int, int], cue_start: int, after_cue: bool) -> bool:
+    """A name after a verb or before a title that is a word or a particle and a word: 师傅, 顾问,
+    管床 (床 is in no given name), 应急办, 和主管 (护士). After a noun cue (患者, 持卡人) a dictionary
+    name stays a name (王晓东, 苏军)."""
+    start, end = span
+    name = text[start:end]
+    surname = _surname_length(name)
+    if _institution_follows(text, end, _word_frequency):
+        return True
+    verb_cue = after_cue and text[cue_start:start].rstrip(":： \t").endswith(_VERB_CUES)
+    if after_cue and not verb_cue:
+        return False
+    if not all(_position_given_char(ch) for ch in name[surname:]):
+        return True
+    if surname == 1 and len(name) == 3 and _is_vocabulary_or_place(name[:2]):
+        return True  # 应急|办, 常熟|农商行, 金融|部
+    if _word_frequency(name) >= 1000 or (_in_dictionary(name) and not _word_tag(name).startswith("nr")):
+        return True  # 师傅, 顾问: jieba tags them nr, but they are too frequent for names
+    return not after_cue and text[start] in _FUNCTION_CHARS and _is_vocabulary(name[1:])
+
+
+def _in_dictionary(word: str) -> bool:
+    """A word of jieba's dictionary (frequency 0 marks a prefix of longer words, not a word)."""
+    return _word_frequency(word) >= 5
+
+
+def _is_vocabulary_or_place(word: str) -> bool:
+    return _word_frequency(word) >= 100 and not _word_tag(word).startswith("nr")
+
+
+def _rejected_span(text: str) -> Callable[[int, int], bool]:
+    def reject(start: int, end: int) -> bool:
+        return _not_a_name(text, start) or _looks_like_place(text, start, end)
+
+    return reject
 
 
 def _given_is_plausible(name: str) -> bool:
