@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from policies.output.config import NEVER_CHAR, compile_rules_for_role, parse_output_policy
 from policies.output.holdback import scan_matches
-from policies.output.multipattern import PendingAlternation, RuleAlternation, split_rules
+from policies.output.multipattern import SPLIT_FROM, PendingAlternation, RuleAlternation, split_rules
 
 DEFAULTS = Path(__file__).resolve().parents[3] / "policies" / "defaults" / "output.yaml"
 
@@ -153,3 +154,14 @@ def test_default_rules_are_scanned_rule_by_rule() -> None:
     rules = _service_rules()
     assert isinstance(rules.pattern, RuleAlternation)
     assert isinstance(rules.pending, PendingAlternation)
+
+
+def test_a_few_characters_are_scanned_with_the_single_alternation() -> None:
+    # Per chunk of a stream the one alternation is cheaper than a search per rule (SPLIT_FROM).
+    split = split_rules(SITE_RULES, NEVER_CHAR)
+    assert split is not None
+    matcher, pending = split
+    short = "x" * (SPLIT_FROM - 1)
+    assert not inspect.isgenerator(matcher.finditer(short, 0))
+    assert inspect.isgenerator(matcher.finditer(short + "y", 0))
+    assert pending.search(short, 0, partial=True) is None
