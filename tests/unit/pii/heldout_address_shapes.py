@@ -14,9 +14,10 @@ Run ``.venv/bin/python -m tests.unit.pii.heldout_address_shapes`` for recall per
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from tests.unit.pii.heldout import Case, Negative, _case, _pick
+from tests.unit.pii.heldout_addresses import recall_by_shape
 
 # ---------------------------------------------------------------- vocabularies (this file's own)
 
@@ -326,15 +327,6 @@ def negatives() -> list[Negative]:
 def generate(per_shape: int = 40, seed: int = 2718) -> list[Case]:
     """The held-out cases: ``per_shape`` for each shape."""
     return shape_cases(random.Random(seed), per_shape)
-
-
-def recall_by_shape(cases: Sequence[Case], found: Sequence[bool]) -> dict[str, tuple[int, int]]:
-    """Shape -> (found, total)."""
-    table: dict[str, tuple[int, int]] = {}
-    for case, hit in zip(cases, found, strict=True):
-        done, total = table.get(case.lang, (0, 0))
-        table[case.lang] = (done + hit, total + 1)
-    return table
 
 
 def main() -> None:
