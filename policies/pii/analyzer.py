@@ -25,6 +25,7 @@ from policies.errors import DetectionUnavailable
 from policies.pii.cache import FindingCache
 from policies.pii.config import PIIPolicy
 from policies.pii.names_gate import NO_MODEL_NEEDED, RuleNames, RuleNamesArtifacts, explained_score
+from policies.pii.names_lexicons import plain_words
 from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.offload import CancelToken, current_cancel_token
@@ -46,6 +47,7 @@ from policies.pii.recognizers_zh import (
     CnMobileRecognizer,
     CnPassportRecognizer,
 )
+from policies.pii.spacy_memory import VocabularyZone
 from policies.pii.windows import WINDOW_CHARS as WINDOW_CHARS
 from policies.pii.windows import WINDOW_OVERLAP as WINDOW_OVERLAP
 from policies.pii.windows import Window, batches, split_windows
@@ -152,7 +154,14 @@ class PIIDetector:
         self._pattern_steps = tuple(_pattern_step(r) for r in recognizers if r in selected)
         self._pattern_recognizers = {step.recognizer.id: step.recognizer for step in self._pattern_steps}
         nlp = self._engine.nlp["en"]  # type: ignore[index]
-        self._booster = PatternContextBooster(self._analyzer.context_aware_enhancer, nlp.make_doc, nlp.vocab)
+        self._booster = PatternContextBooster(
+            self._analyzer.context_aware_enhancer,
+            nlp.make_doc,
+            nlp.vocab,
+            plain_words(nlp.Defaults.stop_words),
+        )
+        # What spaCy learns from request text is freed again (policies.pii.spacy_memory).
+        self._zone = VocabularyZone(nlp)
         self._all_entity_types = list(entity_types)
         self._names = names
         self._explained_score = explained_score(profile.min_score for profile in policy.profiles.values())
@@ -184,7 +193,8 @@ class PIIDetector:
         there.
         """
         try:
-            return self._detect_many(texts, cancel or current_cancel_token())
+            with self._zone.entered():
+                return self._detect_many(texts, cancel or current_cancel_token())
         except DetectionUnavailable:
             raise
         except Exception as exc:
@@ -200,14 +210,16 @@ class PIIDetector:
         try:
             norm = normalize(text)
             self.analyzer_calls += 1
-            return _to_findings(norm, self._scan_patterns(norm.text))
+            with self._zone.entered():
+                return _to_findings(norm, self._scan_patterns(norm.text))
         except Exception as exc:
             raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
 
     def _detect_patterns_reference(self, text: str) -> list[Finding]:
         """``detect_patterns_only`` the plain way, through AnalyzerEngine.analyze (for tests)."""
         norm = normalize(text)
-        return self._analyze(norm, self._engine.tokens_only(norm.text), self._pattern_entity_types)
+        with self._zone.entered():
+            return self._analyze(norm, self._engine.tokens_only(norm.text), self._pattern_entity_types)
 
     def _scan_patterns(self, text: str) -> list[RecognizerResult]:
         """What AnalyzerEngine.analyze returns for the pattern entity types, without the work that
@@ -321,12 +333,13 @@ class PIIDetector:
         """``detect`` of a text up to WINDOW_CHARS the plain way (for tests; not cached): NER on
         any text with a capitalized word, then AnalyzerEngine.analyze over every entity type."""
         norm = normalize(text)
-        if _NER_HINT_RE.search(norm.text):
-            artifacts = self._engine.process_batch([norm.text], "en", batch_size=1)
-            artifact = next(iter(artifacts))[1]
-        else:
-            artifact = self._engine.tokens_only(norm.text)
-        return self._analyze_with_engine(norm, artifact, list(self.entity_types))
+        with self._zone.entered():
+            if _NER_HINT_RE.search(norm.text):
+                artifacts = self._engine.process_batch([norm.text], "en", batch_size=1)
+                artifact = next(iter(artifacts))[1]
+            else:
+                artifact = self._engine.tokens_only(norm.text)
+            return self._analyze_with_engine(norm, artifact, list(self.entity_types))
 
     def _analyze(self, norm: NormalizedText, artifacts: NlpArtifacts, entities: list[str]) -> list[Finding]:
         """Findings of ``entities`` in one normalized text; over every type without AnalyzerEngine."""

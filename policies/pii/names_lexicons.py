@@ -60,6 +60,14 @@ def shipped_lexicons() -> NameLexicons:
     )
 
 
+def plain_words(stop_words: Iterable[str]) -> frozenset[str]:
+    """Lower-case common words: English words, clinical terms, ``stop_words`` and the names that
+    are also common words ("will", "brown", "call"), less the names that are not."""
+    lexicons = shipped_lexicons()
+    common = lexicons.words | lexicons.clinical | lexicons.first_common | lexicons.last_common
+    return frozenset((common | frozenset(stop_words)) - lexicons.first - lexicons.last)
+
+
 FIRST = 1  # a first name that is not a common word
 FIRST_COMMON = 2  # a first name that is a common word ("will", "grace")
 LAST = 4

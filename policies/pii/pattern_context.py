@@ -8,7 +8,8 @@ This module tokenizes with the same spaCy tokenizer and reads only those lemmas.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -16,6 +17,10 @@ from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, Lemm
 
 # Keyword verdicts remembered per lemma (spaCy's vocabulary look-up is the cost); bounded.
 _KEYWORD_LIMIT = 8192
+# Tokens remembered per whitespace-separated piece of plain words; bounded.
+_PIECE_LIMIT = 8192
+# Runs of whitespace and of anything else; `\s` is `str.isspace`, as in spaCy's tokenizer.
+_RUN_RE = re.compile(r"\s+|\S+")
 
 
 class PatternContextBooster:
@@ -23,7 +28,13 @@ class PatternContextBooster:
     the analyzer's ``LemmaContextAwareEnhancer`` does with tokens-only NLP artifacts (lower-cased
     token text as the lemma, spaCy's stop-word and punctuation flags)."""
 
-    def __init__(self, enhancer: ContextAwareEnhancer, make_doc: Callable[[str], Any], vocab: Any) -> None:
+    def __init__(
+        self,
+        enhancer: ContextAwareEnhancer,
+        make_doc: Callable[[str], Any],
+        vocab: Any,
+        plain_words: Collection[str] = frozenset(),
+    ) -> None:
         if type(enhancer) is not LemmaContextAwareEnhancer or enhancer.context_matching_mode != "substring":
             raise TypeError(
                 "PatternContextBooster reproduces LemmaContextAwareEnhancer in substring mode only"
@@ -35,6 +46,8 @@ class PatternContextBooster:
         self._make_doc = make_doc
         self._vocab = vocab
         self._keyword_parts: dict[str, tuple[str, ...]] = {}
+        self._plain_words = plain_words
+        self._pieces: dict[str, tuple[tuple[str, int, int], ...]] = {}
 
     def boost(
         self, text: str, results: Sequence[RecognizerResult], recognizers: Mapping[str, EntityRecognizer]
@@ -42,13 +55,7 @@ class PatternContextBooster:
         """Raise, in place, the score of each result with a context word among its surrounding
         keyword lemmas; ``recognizers`` by id. Raises ValueError where Presidio's enhancer does
         (a result start no token reaches)."""
-        lemmas: list[str] = []
-        starts: list[int] = []
-        lengths: list[int] = []
-        for token in self._make_doc(text):  # one pass: each step of a Doc makes a Token object
-            lemmas.append(token.lower_)
-            starts.append(token.idx)
-            lengths.append(len(token))
+        lemmas, starts, lengths = self.tokens(text)
         if not lemmas:
             return
         # NlpArtifacts.keywords: lemmas that are no stop word or punctuation, split at ":".
@@ -69,6 +76,40 @@ class PatternContextBooster:
                 score = max(result.score + self._factor, self._floor)
                 result.score = min(score, ContextAwareEnhancer.MAX_SCORE)
 
+    def tokens(self, text: str) -> tuple[list[str], list[int], list[int]]:
+        """Lower-cased text, start and length of each token spaCy's tokenizer makes of ``text``.
+
+        spaCy splits text at whitespace first and tokenizes each piece alone, so the pieces are
+        tokenized here one by one, and the tokens of a piece made only of common words (English
+        words, stop words, clinical terms, names that are also common words: "Will", "Brown") and
+        punctuation are remembered (never those of a piece with another name, a number or anything
+        else a request may carry). The tokens are spaCy's but where spaCy matches a special case
+        across a space ("1:) )": the emoticon ":))" over ": ) )" keeps ":)" apart): punctuation only,
+        never a word or a number. spaCy's own cache of pieces is off inside the memory
+        zone that keeps request text out of its vocabulary (``policies.pii.spacy_memory``).
+        """
+        lemmas: list[str] = []
+        starts: list[int] = []
+        lengths: list[int] = []
+        for start, piece in pieces(text):
+            tokens = self._pieces.get(piece)
+            if tokens is None:
+                # One pass: each step of a Doc makes a Token object.
+                tokens = tuple((token.lower_, token.idx, len(token)) for token in self._make_doc(piece))
+                if all(self._is_plain(lower) for lower, _, _ in tokens):
+                    if len(self._pieces) >= _PIECE_LIMIT:
+                        self._pieces.clear()
+                    self._pieces[piece] = tokens
+            for lower, offset, length in tokens:
+                lemmas.append(lower)
+                starts.append(start + offset)
+                lengths.append(length)
+        return lemmas, starts, lengths
+
+    def _is_plain(self, lower: str) -> bool:
+        """A token that is a plain word or has no letter or digit: never personal data."""
+        return lower in self._plain_words or not any(char.isalnum() for char in lower)
+
     def _parts(self, lemma: str) -> tuple[str, ...]:
         parts = self._keyword_parts.get(lemma)
         if parts is None:
@@ -79,6 +120,20 @@ class PatternContextBooster:
                 self._keyword_parts.clear()
             self._keyword_parts[lemma] = parts
         return parts
+
+
+def pieces(text: str) -> Iterator[tuple[int, str]]:
+    """(start, piece) of each piece spaCy's tokenizer reads alone: runs of non-space characters,
+    and runs of whitespace less the single space that ends a preceding token."""
+    for match in _RUN_RE.finditer(text):
+        start = match.start()
+        piece = match.group()
+        if start and piece[0] == " " and piece.isspace():
+            start += 1
+            piece = piece[1:]
+            if not piece:
+                continue
+        yield start, piece
 
 
 def _token_at(start: int, starts: list[int], lengths: list[int]) -> int:
