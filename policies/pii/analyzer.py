@@ -210,8 +210,7 @@ class PIIDetector:
         try:
             norm = normalize(text)
             self.analyzer_calls += 1
-            with self._zone.entered():
-                return _to_findings(norm, self._scan_patterns(norm.text))
+            return _to_findings(norm, self._scan_patterns(norm.text))
         except Exception as exc:
             raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
 
@@ -246,7 +245,8 @@ class PIIDetector:
                     continue
             plain.extend(results)
         if to_enhance:
-            self._booster.boost(text, to_enhance, self._pattern_recognizers)
+            with self._zone.entered():  # the only step of this path that reads text with spaCy
+                self._booster.boost(text, to_enhance, self._pattern_recognizers)
         kept = [result for result in (*plain, *to_enhance) if result.score >= _SCORE_FLOOR]
         deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(kept)
         return deduplicated
