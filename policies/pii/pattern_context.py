@@ -15,7 +15,8 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 
-# Keyword verdicts remembered per lemma (spaCy's vocabulary look-up is the cost); bounded.
+# Keyword verdicts remembered per lemma of a common word (spaCy's vocabulary look-up is the cost);
+# bounded.
 _KEYWORD_LIMIT = 8192
 # Tokens remembered per whitespace-separated piece of plain words; bounded.
 _PIECE_LIMIT = 8192
@@ -116,9 +117,10 @@ class PatternContextBooster:
             lexeme = self._vocab[lemma]
             keep = not lexeme.is_stop and not lexeme.is_punct and lemma not in ("-PRON-", "be")
             parts = tuple(lemma.lower().split(":")) if keep else ()
-            if len(self._keyword_parts) >= _KEYWORD_LIMIT:
-                self._keyword_parts.clear()
-            self._keyword_parts[lemma] = parts
+            if self._is_plain(lemma):  # never remember a name, a number or an address
+                if len(self._keyword_parts) >= _KEYWORD_LIMIT:
+                    self._keyword_parts.clear()
+                self._keyword_parts[lemma] = parts
         return parts
 
 

@@ -90,6 +90,10 @@ def test_only_plain_pieces_are_remembered(detector: PIIDetector) -> None:
     remembered = set(booster._pieces)
     assert {"Please", "call", "at", "or"} <= remembered
     assert not remembered & {"Quintobe", "415-555-0100", "q.x@corp.example,"}
+    detector.detect_patterns_only("Please call Quintobe at 415-555-0100 or q.x@corp.example, thanks.")
+    lemmas = set(booster._keyword_parts)
+    assert {"call", "please"} <= lemmas
+    assert not lemmas & {"quintobe", "415-555-0100", "q.x@corp.example"}
 
 
 class _FakeStrings:
