@@ -77,6 +77,7 @@ UNKNOWN = 32  # none of the above and shaped like a name: a name the lexicons do
 OBFUSCATED = 64  # digits for letters that spell a listed name ("G0nzalez")
 NAME = FIRST | FIRST_COMMON | LAST | LAST_COMMON
 STRONG = FIRST | LAST
+_NOT_REMEMBERED = FIRST | LAST | UNKNOWN | OBFUSCATED  # common words that are names too are kept
 
 # Digits used for letters; "1" is tried as both "i" and "l".
 LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
@@ -109,9 +110,12 @@ class Classifier:
     def classify(self, word: str) -> int:
         cached = self._cache.get(word)
         if cached is None:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            cached = self._cache[word] = self._classify(word)
+            cached = self._classify(word)
+            # Only common words are remembered ("the", "will"): no other name, listed or not, no digits.
+            if not cached & _NOT_REMEMBERED and word.isalpha():
+                if len(self._cache) >= _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[word] = cached
         return cached
 
     def _classify(self, word: str) -> int:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policies.pii.analyzer import PIIDetector
+from policies.pii.names_lexicons import Classifier, shipped_lexicons
 from policies.pii.spacy_memory import VocabularyZone
 from tests.pii_corpus import generate
 
@@ -181,3 +182,10 @@ def test_past_the_hard_limit_new_detections_wait_for_the_renewal() -> None:
         with zone.entered():
             pass
     assert zone.transient_strings == 0
+
+
+def test_the_name_rules_remember_common_words_only() -> None:
+    classifier = Classifier(shipped_lexicons())
+    for word in ["the", "Please", "will", "Gonzalez", "Maria", "Quintobe", "M4ria", "5550100"]:
+        classifier.classify(word)
+    assert set(classifier._cache) == {"the", "Please", "will"}
