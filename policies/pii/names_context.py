@@ -132,6 +132,12 @@ PLACE_WORDS = frozenset(
     sons brothers bros agency ratings
     """.split()
 )
+# Place words that are also frequent surnames (Ward ranks about 100th in the US): after a listed
+# first name they end a person's name ("Amy Ward"). A ward named after someone ("Victoria Ward")
+# is then redacted too, which costs less than a patient's name reaching the model. Not "Branch"
+# nor "Street": bank branches and streets are named after cities and people that are first names
+# ("Austin Branch", "Charlotte Branch", "George Street"), and far more often than people are called so.
+SURNAME_PLACE_WORDS = frozenset({"ward"})
 # Eponyms: "Smith fracture", "Wells score", "Parkinson's disease", "Foley catheter".
 EPONYM_TAILS = frozenset(
     """

@@ -23,6 +23,7 @@ from policies.pii.names_context import (
     PLACE_WORDS,
     PRODUCT_TAILS,
     SOFT_TAILS,
+    SURNAME_PLACE_WORDS,
     THE_BEFORE_RE,
     TITLE_BEFORE_RE,
     VOCATIVE_AFTER_RE,
@@ -98,7 +99,8 @@ def not_a_person(
         return True
     all_strong = all(t.flags & (STRONG | OBFUSCATED) for t in parts)
     if lexicon_key(parts[-1].text) in PLACE_WORDS and not parts[-1].flags & STRONG:
-        return True  # "Lincoln Square", "Harbor Point"
+        if not _surname_after_first_name(parts):
+            return True  # "Lincoln Square", "Harbor Point"; "Amy Ward" goes on
     if end < len(tokens):
         gap = text[tokens[end - 1].end : tokens[end].start].lower()
         tail = lexicon_key(tokens[end].text)
@@ -115,6 +117,15 @@ def not_a_person(
     return any(" ".join(keys[:n]) in ORGANISATIONS for n in range(2, len(keys) + 1))
 
 
+def _surname_after_first_name(parts: Sequence[Token]) -> bool:
+    """Whether ``parts`` end in a place word that is a frequent surname right after a listed first
+    name, in one casing ("Amy Ward", "TYLER WARD"; not "Cardiology Ward", "Lincoln Square")."""
+    if len(parts) < 2 or lexicon_key(parts[-1].text) not in SURNAME_PLACE_WORDS:
+        return False
+    first = parts[-2]
+    return bool(first.flags & FIRST) and first.shape == parts[-1].shape
+
+
 def continues(tokens: list[Token], index: int, end: int) -> bool:
     """Whether ``tokens[end]`` may continue the name ``tokens[index:end]``: a name-like word (or an
     initial) cased like the name's words. Outside Title Case a common word continues only a first
@@ -127,7 +138,9 @@ def continues(tokens: list[Token], index: int, end: int) -> bool:
         return False
     tail = lexicon_key(current.text)
     if (tail in EPONYM_TAILS or tail in PLACE_WORDS or tail in PRODUCT_TAILS) and not current.flags & STRONG:
-        return False  # "Child-Pugh score", "Meckel diverticulum", "Lincoln Square": judged by what precedes
+        # "Child-Pugh score", "Meckel diverticulum", "Lincoln Square": judged by what precedes.
+        if not _surname_after_first_name([*tokens[index:end], current]):
+            return False
     if all(t.shape == "initial" for t in tokens[index:end]):
         # After initials only, their case decides: "J. R. Okafor", "J. R. OKAFOR", "b. d. owusu".
         if all(t.text.islower() for t in tokens[index:end]):
