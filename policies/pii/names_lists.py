@@ -219,3 +219,33 @@ def add_repeated_names(
         if not_a_person(text, tokens, index, index + 1, before, [token]):
             continue
         names[index] = (index + 1, seed)
+
+
+def add_given_after_surname(text: str, tokens: list[Token], names: dict[int, tuple[int, float]]) -> None:
+    """The given name after a surname found alone and a comma, "Surname, Given" in one casing, when
+    the given name is a listed first name or an unlisted name-like word and the clause ends with it
+    ("The account holder, Kalvaitis, Žygimantas, disputes", "Thanks, Gaižauskas, Gabrielius"). The
+    surname had its own evidence; a common word ("Kalvaitis, Pharmacy") or a further capitalized
+    word (a list, a place: "Okafor, Lagos Road") after the comma is left alone."""
+    for index, (end, score) in list(names.items()):
+        given_index = end
+        if end != index + 1 or given_index >= len(tokens) or given_index in names:
+            continue
+        surname, given = tokens[index], tokens[given_index]
+        if text[surname.end : given.start] not in (", ", ","):
+            continue
+        if surname.possessive or given.shape != surname.shape or given.shape not in ("title", "upper"):
+            continue
+        if not given.flags & (FIRST | UNKNOWN | OBFUSCATED) or len(given.text) < 3:
+            continue
+        after = text[given.end : given.end + 2]
+        if after and after[0].isalnum():
+            continue
+        following = tokens[given_index + 1] if given_index + 1 < len(tokens) else None
+        if (
+            following is not None
+            and text[given.end : following.start] == " "
+            and following.shape in ("title", "upper")
+        ):
+            continue
+        names[index] = (given_index + 1, score)

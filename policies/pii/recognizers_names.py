@@ -63,7 +63,12 @@ from policies.pii.names_lexicons import (
     lexicon_key,
     shipped_lexicons,
 )
-from policies.pii.names_lists import add_list_names, add_repeated_names, add_speaker_names
+from policies.pii.names_lists import (
+    add_given_after_surname,
+    add_list_names,
+    add_repeated_names,
+    add_speaker_names,
+)
 from policies.pii.names_pseudonyms import add_pseudonym_neighbours
 from policies.pii.names_shapes import lone_word, particle_first, particles_then_name
 from policies.pii.names_tokens import (
@@ -163,6 +168,8 @@ class PersonNameRecognizer(RuleRecognizer):
                 add_list_names(text, tokens, names, refused)
             add_speaker_names(text, tokens, names, refused)
             add_repeated_names(text, tokens, names, refused, person_spans)
+            if "," in text:
+                add_given_after_surname(text, tokens, names)
         add_pseudonym_neighbours(text, tokens, names, refused)
         return [(tokens[i].start, tokens[end - 1].end, score) for i, (end, score) in sorted(names.items())]
 
