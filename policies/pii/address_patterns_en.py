@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import regex
 
-from policies.pii.address_usps import USPS_NAMES, USPS_SURE_ABBREVIATIONS, USPS_WEAK_ABBREVIATIONS
+from policies.pii.address_usps import (
+    AU_NZ_ROAD_TYPES,
+    USPS_NAMES,
+    USPS_SURE_ABBREVIATIONS,
+    USPS_WEAK_ABBREVIATIONS,
+)
 from policies.pii.context import ContextWords
 
 ADDRESS_CONTEXT = ContextWords(
@@ -66,6 +71,7 @@ EN_WEAK_TYPES = (
     "villages ville vista walk walks wall ways well wells"
 ).split()
 EN_WEAK_TYPES += sorted((USPS_NAMES | USPS_WEAK_ABBREVIATIONS) - set(EN_TYPES) - set(EN_WEAK_TYPES))
+EN_WEAK_TYPES += sorted(AU_NZ_ROAD_TYPES - set(EN_TYPES) - set(EN_WEAK_TYPES))
 ABBREVIATED_TITLES = frozenset({"dr", "st"})  # Dr. Smith, St. Mary's: no type before a name
 # A capital after Dr or St is a name (Dr. Patel) unless it is a unit or a directional that ends the
 # street line (9397 Harrow Dr S, Lansing; 1554 Larkspur St W).
@@ -160,7 +166,7 @@ NAMED_STREET_RE = regex.compile(
 UNIT_WORDS = frozenset(
     "apt apartment appt suite ste unit flat floor fl level room rm bldg building box wohnung whg étage "
     "etage piso escalera esc andar bus lgh dept department lot trlr trailer spc space hngr hangar pier "
-    "slip ofc penthouse".split()
+    "slip ofc penthouse studio".split()
 )
 # USPS designators without a number (12 Oak St Rear) and ordinal floors (3rd Floor).
 _BARE_UNIT = (
@@ -211,6 +217,16 @@ LEAD_RE = regex.compile(
     r"|" + _EDGE + r"(?i:apt|suite|unit|flat)\.?[ \t]*#?[ \t]*)\Z"  # Suite 541 6343 joined: Suite 5416343
 )
 
+# A home's unit alone before its street line, on the line above or before a comma: "Flat 88\nGriffiths
+# Ridge", "Studio 27, Green Falls", "Unit 42\n5 Thompson Road" (in the UK and New Zealand the flat
+# number often stands for the house number). Floors, rooms and buildings are left out: "Room 4, Oak
+# Lane" may be inside a hospital.
+UNIT_BEFORE_RE = regex.compile(
+    _EDGE
+    + r"(?i:flat|apartment|apt|unit|studio|suite|ste)\.?[ \t]*#?[ \t]*[A-Za-z]?\d{1,5}[A-Za-z]?"
+    + r"[ \t]*(?:,[ \t]*|\r?\n[ \t>]*)\Z"
+)
+
 CITY_FIRST_RE = regex.compile(
     _EDGE + r"(?:\d{4,5}|\d{3}[ \t]\d{2})[ \t]+" + _CAP + r"(?:[ \t]+" + _CAP + r"){0,2}[ \t]*,[ \t]*\Z"
 )
@@ -224,10 +240,14 @@ TAIL_SEP_RE = regex.compile(
 _POSTAL = (
     r"\d{4,10}(?:-\d{3,4})?|\d{2}-\d{3}|\d{3}[ \t]\d{2}|[A-Z]{1,2}-\d{4,5}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{4}[ \t]?[A-Z]{2}(?![\p{L}])"
+    # Irish Eircode: a routing key (a letter and two digits, or D6W) and four characters of the
+    # unique identifier, from an alphabet without B, G, I, J, L, M, O, Q, S, U, Z (E27 NY0K, N19VKC6).
+    r"|(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \t]?[0-9AC-FHKNPRTV-Y]{4}"
 )
 TAIL_TOKEN_RE = regex.compile(
     r"(?P<unit>"
     + _UNIT
+    + r"|RD[ \t]\d{1,2}"  # New Zealand's rural delivery: 52 Sullivan Grove, RD 1, Rangiora 7471
     + r")"
     + _END
     + r"|(?P<postal>"

@@ -40,3 +40,12 @@ USPS_WEAK_ABBREVIATIONS = frozenset(
     for _, abbreviation in _PAIRS
     if abbreviation not in USPS_SURE_ABBREVIATIONS and abbreviation not in _AMBIGUOUS
 )
+
+
+def _read_au_nz_road_types() -> frozenset[str]:
+    text = resources.files("policies.pii").joinpath("data", "address_au_nz_road_types.txt").read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+#: Road types of Australia and New Zealand that USPS lacks (Meander, Copse, Tarn, Parklands ...).
+AU_NZ_ROAD_TYPES = _read_au_nz_road_types()

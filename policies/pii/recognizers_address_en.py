@@ -70,6 +70,7 @@ from policies.pii.address_patterns_en import (
     TAIL_SEP_RE,
     TAIL_TOKEN_RE,
     TITLE_AFTER_RE,
+    UNIT_BEFORE_RE,
     UNIT_WORDS,
 )
 from policies.pii.address_shapes_en import (
@@ -170,7 +171,10 @@ def _anchors(text: str) -> list[_Anchor]:
     found.extend(_street_lines(PREFIX_STREET_RE, text, _prefix_street))
     found.extend(_street_lines(NAMED_STREET_RE, text, _named_street))
     for match in EN_BARE_STREET_RE.finditer(text):
-        if ADDRESS_CONTEXT.near(text, match.start(), match.end(), before=40, after=0):
+        unit = UNIT_BEFORE_RE.search(text, max(0, match.start() - 24), match.start())
+        if unit is not None:  # Flat 88 / Griffiths Ridge: the unit stands for the house number
+            found.append(_Anchor(unit.start(), match.end(), False, score=0.6))
+        elif ADDRESS_CONTEXT.near(text, match.start(), match.end(), before=40, after=0):
             found.append(_Anchor(match.start(), match.end(), False, score=0.6))
     for match in CORNER_RE.finditer(text):
         a, b = match.group("a"), match.group("b")
@@ -354,6 +358,10 @@ def _lead_start(text: str, start: int) -> int:
     lead = LEAD_RE.search(text, max(0, start - 40), start)
     if lead is not None:
         start = lead.start()
+    else:
+        unit = UNIT_BEFORE_RE.search(text, max(0, start - 24), start)
+        if unit is not None:  # Unit 42 / 5 Thompson Road
+            start = unit.start()
     city = CITY_FIRST_RE.search(text, max(0, start - 60), start)
     return city.start() if city is not None else start
 
