@@ -72,6 +72,11 @@ EN_WEAK_TYPES = (
 ).split()
 EN_WEAK_TYPES += sorted((USPS_NAMES | USPS_WEAK_ABBREVIATIONS) - set(EN_TYPES) - set(EN_WEAK_TYPES))
 EN_WEAK_TYPES += sorted(AU_NZ_ROAD_TYPES - set(EN_TYPES) - set(EN_WEAK_TYPES))
+# Indian street and locality words written after a name as a street type is (Kota Chowk, MG Marg,
+# Gandhi Nagar, Lajpat Colony): weak, an address only with a tail or an address word.
+EN_WEAK_TYPES += sorted(
+    {"nagar", "marg", "chowk", "ganj", "gali", "colony", "layout", "enclave", "vihar"} - set(EN_WEAK_TYPES)
+)
 ABBREVIATED_TITLES = frozenset({"dr", "st"})  # Dr. Smith, St. Mary's: no type before a name
 # A capital after Dr or St is a name (Dr. Patel) unless it is a unit or a directional that ends the
 # street line (9397 Harrow Dr S, Lansing; 1554 Larkspur St W).
@@ -83,7 +88,12 @@ _EN_TYPE_RE = "|".join(sorted({*EN_TYPES, *EN_WEAK_TYPES}, key=len, reverse=True
 
 # House number, one to four words, street type: 3968 Bay Street, 3911 fourth avenue, 350 5th Ave.
 EN_STREET_RE = regex.compile(
-    _EDGE + r"(?P<num>" + _NUM + r")[ \t]+(?P<name>(?:(?:" + _ANY_WORD + r"|\d{1,3}(?:st|nd|rd|th))"
+    _EDGE
+    + r"(?P<num>"
+    + _NUM
+    + r")(?P<comma>,)?[ \t]+(?P<name>(?:(?:"
+    + _ANY_WORD
+    + r"|\d{1,3}(?:st|nd|rd|th))"
     r"[ \t]+){1,6})(?P<type>(?i:" + _EN_TYPE_RE + r"))(?P<dot>\.)?" + _END
 )
 # A name and a street type without a house number (lives on Baker Street): with an address word only.
@@ -214,7 +224,9 @@ CORNER_BEFORE_RE = regex.compile(
 _LEAD_NUMBER = _EDGE + r"\d{1,10}[A-Za-z]?[ \t]+"
 LEAD_RE = regex.compile(
     r"(?:" + _EDGE + _UNIT + r"[ \t]*,?[ \t]+(?:" + _LEAD_NUMBER + r"){0,2}|(?:" + _LEAD_NUMBER + r"){1,2}"
-    r"|" + _EDGE + r"(?i:apt|suite|unit|flat)\.?[ \t]*#?[ \t]*)\Z"  # Suite 541 6343 joined: Suite 5416343
+    r"|" + _EDGE + r"(?i:apt|suite|unit|flat)\.?[ \t]*#?[ \t]*"  # Suite 541 6343 joined: Suite 5416343
+    # The house number's own label in India and elsewhere: H.No. 74, House No. 12, Plot No. 5, Door No. 3
+    r"|" + _EDGE + r"(?i:h\.?[ \t]?no|house[ \t]+no|plot[ \t]+no|door[ \t]+no)\.?[ \t]*)\Z"
 )
 
 # A home's unit alone before its street line, on the line above or before a comma: "Flat 88\nGriffiths
@@ -225,6 +237,17 @@ UNIT_BEFORE_RE = regex.compile(
     _EDGE
     + r"(?i:flat|apartment|apt|unit|studio|suite|ste)\.?[ \t]*#?[ \t]*[A-Za-z]?\d{1,5}[A-Za-z]?"
     + r"[ \t]*(?:,[ \t]*|\r?\n[ \t>]*)\Z"
+)
+
+# A house number alone before its street line, on the line above or before a comma, with its
+# label or without: "H.No. 718 / Gola Circle", "79/055 / Soman Ganj, Satara 329125" (India). Such a
+# street line needs a tail (postal code, region, unit, country) or an address word.
+NUMBER_BEFORE_LINE_RE = regex.compile(
+    _EDGE
+    + r"(?:(?i:h\.?[ \t]?no|house[ \t]+no|plot[ \t]+no|door[ \t]+no)\.?[ \t]*)?"
+    + r"(?P<num>"
+    + _NUM
+    + r")[ \t]*(?:,[ \t]*|\r?\n[ \t>]*)\Z"
 )
 
 CITY_FIRST_RE = regex.compile(

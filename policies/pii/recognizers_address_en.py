@@ -60,6 +60,7 @@ from policies.pii.address_patterns_en import (
     NAMED_STREET_RE,
     NOT_PLACE,
     NULL_FIELD,
+    NUMBER_BEFORE_LINE_RE,
     NUMBER_BEFORE_RE,
     PARTICLES,
     PO_BOX_RE,
@@ -174,6 +175,10 @@ def _anchors(text: str) -> list[_Anchor]:
         unit = UNIT_BEFORE_RE.search(text, max(0, match.start() - 24), match.start())
         if unit is not None:  # Flat 88 / Griffiths Ridge: the unit stands for the house number
             found.append(_Anchor(unit.start(), match.end(), False, score=0.6))
+            continue
+        number = NUMBER_BEFORE_LINE_RE.search(text, max(0, match.start() - 32), match.start())
+        if number is not None:  # H.No. 718 / Gola Circle: confirmed by the tail or an address word
+            found.append(_Anchor(number.start(), match.end(), False))
         elif ADDRESS_CONTEXT.near(text, match.start(), match.end(), before=40, after=0):
             found.append(_Anchor(match.start(), match.end(), False, score=0.6))
     for match in CORNER_RE.finditer(text):
@@ -238,7 +243,9 @@ def _en_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     if street_type.lower() in ABBREVIATED_TITLES and TITLE_AFTER_RE.match(text, end - (text[end - 1] == ".")):
         return None  # "Ward 7 Nurse Dr. Patel": a title when a capitalized word follows it
     lower = any(w[0].islower() and w.lower() not in PARTICLES for w in words) or street_type.islower()
-    sure = not lower and street_type.lower() in EN_TYPES
+    # "247, Chander Street" (India, and some British writing) is a street line only with a tail or an
+    # address word: "In 2019, Main Street was closed" is prose.
+    sure = not lower and street_type.lower() in EN_TYPES and match.group("comma") is None
     return _Anchor(match.start(), end, sure, lower=lower)
 
 
@@ -450,6 +457,8 @@ def _segment(
             break  # the end of a sentence
         space = SPACES_RE.match(text, cursor, limit)
         if space is None:
+            if kind == "word" and value.endswith("-") and cursor < limit and text[cursor].isdigit():
+                continue  # Sasaram-330609: a city and its postal code joined by a hyphen (India)
             break
         cursor = space.end()
     while kinds and kinds[-1] == "particle":
