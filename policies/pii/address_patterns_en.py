@@ -117,7 +117,9 @@ PREFIX_TYPES_SURE = (
 ).split()
 _PREFIX_TYPES_UNSURE = "avenue av boulevard bd via place plaza route cours".split()
 _PREFIX_TYPE_RE = "|".join(sorted({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE}, key=len, reverse=True))
-NUMBER_BEFORE_RE = regex.compile(_EDGE + r"(?P<num>" + _NUM + r")[ \t]+\Z")
+# The house number before a type-first street, with the comma of French usage or without (12 rue de
+# la Paix, 11, rue Guillon).
+NUMBER_BEFORE_RE = regex.compile(_EDGE + r"(?P<num>" + _NUM + r")(?P<comma>,)?[ \t]+\Z")
 PREFIX_STREET_RE = regex.compile(
     # The house number before the type (12 rue de la Paix) is looked for behind a match: an optional
     # group ahead of the type would be tried at every position of the text.

@@ -252,11 +252,20 @@ def _en_street(text: str, match: regex.Match[str]) -> _Anchor | None:
 def _prefix_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     before = NUMBER_BEFORE_RE.search(text, max(0, match.start() - 24), match.start())
     num, hn = (before.group("num") if before else None), match.group("hn")
+    street_type = match.group("type")
     if num is None and hn is None:
-        return None
+        named = match.group("name").split()
+        if street_type.lower() not in PREFIX_TYPES_SURE or not any(w[0].isupper() for w in named):
+            return None
+        name_before = _CAPITALIZED_BEFORE_RE.search(text, max(0, match.start() - 40), match.start())
+        if named[0].lower().rstrip(".") in UNIT_WORDS or name_before is not None:
+            return None  # "4970 Vitolina Rue Apt. 940": the type ends an English street line
+        # "chemin Lévy / 47587 Thomas": no house number, so an address only with a tail (a postal
+        # code, a unit, a region) or an address word.
+        last = max(i for i, w in enumerate(named) if w[0].isupper())
+        return _Anchor(match.start(), match.start("name") + _word_end(match.group("name"), last), False)
     if num is not None and hn is not None and "," in text[match.end("name") : match.start("hn")]:
         hn = None  # 13 avenue Jean Jaurès, 69002 Lyon: the second number is the postal code
-    street_type = match.group("type")
     words = match.group("name").split()
     if hn is None:  # the name ends before a unit: 31 rue de la Hulotais Apt. 087
         cut = next((i for i, w in enumerate(words) if w.lower().rstrip(".") in UNIT_WORDS), len(words))
@@ -264,7 +273,9 @@ def _prefix_street(text: str, match: regex.Match[str]) -> _Anchor | None:
     if not any(w[0].isupper() for w in words):
         return None  # "sent via fax 3 times"; "31 Rue tachkent" is found by its unit or address word
     sure_type = street_type.lower() in PREFIX_TYPES_SURE  # rue, ul., calle: written in either case
-    sure = sure_type or (street_type[0].isupper() and num is not None and hn is None)
+    # "11, rue Guillon" needs its tail or an address word: "En 2019, rue de la Paix était fermée".
+    comma = before is not None and before.group("comma") is not None
+    sure = not comma and (sure_type or (street_type[0].isupper() and num is not None and hn is None))
     if hn is not None:
         end = match.end()
     elif match.group("hn") is not None:
@@ -274,6 +285,10 @@ def _prefix_street(text: str, match: regex.Match[str]) -> _Anchor | None:
         end = match.start("name") + _word_end(match.group("name"), last)
     start = before.start() if before else match.start()
     return _Anchor(start, end, sure, lower=not sure_type and street_type[0].islower())
+
+
+# A capitalized word right before a position (a name before a street type: English order).
+_CAPITALIZED_BEFORE_RE = regex.compile(r"(?<![\p{L}\p{M}])\p{Lu}[\p{L}\p{M}'’\-]{0,30}[ \t]+\Z")
 
 
 def _word_end(phrase: str, index: int) -> int:
