@@ -116,6 +116,15 @@ PREFIX_TYPES_SURE = (
     "bulevardul calea λεωφόρος οδός c/"
 ).split()
 _PREFIX_TYPES_UNSURE = "avenue av boulevard bd via place plaza route cours".split()
+# Street types of Spain, Mexico, Italy and Brazil that are also everyday words ("Cerrada", "Diagonal",
+# "Borgo", "Parque"): type first, then an address only with a tail or an address word.
+_PREFIX_TYPES_UNSURE += (
+    "privada andador callejón callejon continuación continuacion circunvalación circunvalacion circuito "
+    "diagonal calzada ampliación ampliacion cerrada corredor periférico periferico peatonal retorno "
+    "prolongación prolongacion pasaje ronda vial pasadizo glorieta rambla travesía travesia cuesta "
+    "bajada acceso alameda borgo contrada incrocio rotonda stretto ladeira estrada rodovia viela vila "
+    "conjunto residencial setor quadra parque fazenda chácara chacara"
+).split()
 _PREFIX_TYPE_RE = "|".join(sorted({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE}, key=len, reverse=True))
 # The house number before a type-first street, with the comma of French usage or without (12 rue de
 # la Paix, 11, rue Guillon).
@@ -178,7 +187,7 @@ NAMED_STREET_RE = regex.compile(
 UNIT_WORDS = frozenset(
     "apt apartment appt suite ste unit flat floor fl level room rm bldg building box wohnung whg étage "
     "etage piso escalera esc andar bus lgh dept department lot trlr trailer spc space hngr hangar pier "
-    "slip ofc penthouse studio".split()
+    "slip ofc penthouse studio depto edif edificio interior".split()
 )
 # USPS designators without a number (12 Oak St Rear) and ordinal floors (3rd Floor).
 _BARE_UNIT = (
@@ -260,7 +269,8 @@ CITY_FIRST_RE = regex.compile(
 TAIL_SEP_RE = regex.compile(
     r"[ \t]*(?:(?P<comma>,)[ \t]*(?:\r?\n[ \t>?]{0,8})?"
     r"|(?P<nl>\r?\n(?P<blank>[ \t]*\r?\n)?)[ \t>?]{0,8}(?:,[ \t]*)?"  # "> " and "??? ": quoted mail
-    r"|(?P<space>[ \t]+))"
+    r"|(?P<space>[ \t]+)"
+    r"|[ \t]*/[ \t]*(?=[A-Z]{2}(?![\p{L}])))"  # Brazil's city / state: 60133-307 Azevedo / PR
 )
 _POSTAL = (
     r"\d{4,10}(?:-\d{3,4})?|\d{2}-\d{3}|\d{3}[ \t]\d{2}|[A-Z]{1,2}-\d{4,5}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
