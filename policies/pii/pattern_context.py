@@ -80,32 +80,59 @@ class PatternContextBooster:
     def tokens(self, text: str) -> tuple[list[str], list[int], list[int]]:
         """Lower-cased text, start and length of each token spaCy's tokenizer makes of ``text``.
 
-        spaCy splits text at whitespace first and tokenizes each piece alone, so the pieces are
-        tokenized here one by one, and the tokens of a piece made only of common words (English
-        words, stop words, clinical terms, names that are also common words: "Will", "Brown") and
-        punctuation are remembered (never those of a piece with another name, a number or anything
-        else a request may carry). The tokens are spaCy's but where spaCy matches a special case
-        across a space ("1:) )": the emoticon ":))" over ": ) )" keeps ":)" apart): punctuation only,
-        never a word or a number. spaCy's own cache of pieces is off inside the memory
-        zone that keeps request text out of its vocabulary (``policies.pii.spacy_memory``).
+        spaCy splits text at whitespace first and tokenizes each piece alone, so the pieces not
+        remembered are tokenized here in one call (``_tokenize``), and the tokens of a piece made
+        only of common words (English words, stop words, clinical terms, names that are also common
+        words: "Will", "Brown") and punctuation are remembered (never those of a piece with another
+        name, a number or anything else a request may carry). The tokens are spaCy's except where
+        spaCy matches a special case across a space ("1:) )": the emoticon ":))" over ": ) )" keeps
+        ":)" apart): punctuation only, never a word or a number. spaCy's own cache of pieces is off
+        inside the memory zone that keeps request text out of its vocabulary
+        (``policies.pii.spacy_memory``).
         """
-        lemmas: list[str] = []
-        starts: list[int] = []
-        lengths: list[int] = []
-        for start, piece in pieces(text):
-            tokens = self._pieces.get(piece)
-            if tokens is None:
-                # One pass: each step of a Doc makes a Token object.
-                tokens = tuple((token.lower_, token.idx, len(token)) for token in self._make_doc(piece))
+        found = list(pieces(text))
+        known = [self._pieces.get(piece) for _, piece in found]
+        missing = [i for i, tokens in enumerate(known) if tokens is None]
+        if missing:
+            for i, tokens in zip(missing, self._tokenize([found[i][1] for i in missing]), strict=True):
+                known[i] = tokens
                 if all(self._is_plain(lower) for lower, _, _ in tokens):
                     if len(self._pieces) >= _PIECE_LIMIT:
                         self._pieces.clear()
-                    self._pieces[piece] = tokens
-            for lower, offset, length in tokens:
+                    self._pieces[found[i][1]] = tokens
+        lemmas: list[str] = []
+        starts: list[int] = []
+        lengths: list[int] = []
+        for (start, _), piece_tokens in zip(found, known, strict=True):
+            assert piece_tokens is not None
+            for lower, offset, length in piece_tokens:
                 lemmas.append(lower)
                 starts.append(start + offset)
                 lengths.append(length)
         return lemmas, starts, lengths
+
+    def _tokenize(self, texts: list[str]) -> list[tuple[tuple[str, int, int], ...]]:
+        """The tokens (lower-cased text, offset, length) of each piece in ``texts``. Pieces of
+        non-space characters go through spaCy in one call, joined by single spaces (a call costs
+        more than the tokens of a short piece); whitespace pieces one by one, since a space next
+        to them would join them."""
+        out: list[list[tuple[str, int, int]]] = [[] for _ in texts]
+        joined_at: list[int] = []  # where each non-space piece starts in the joined text
+        words = [i for i, piece in enumerate(texts) if not piece.isspace()]
+        position = 0
+        for i in words:
+            joined_at.append(position)
+            position += len(texts[i]) + 1
+        if words:
+            owner = 0
+            for token in self._make_doc(" ".join(texts[i] for i in words)):  # one pass over the Doc
+                while owner + 1 < len(words) and token.idx >= joined_at[owner + 1]:
+                    owner += 1
+                out[words[owner]].append((token.lower_, token.idx - joined_at[owner], len(token)))
+        for i, piece in enumerate(texts):
+            if piece.isspace():
+                out[i] = [(token.lower_, token.idx, len(token)) for token in self._make_doc(piece)]
+        return [tuple(tokens) for tokens in out]
 
     def _is_plain(self, lower: str) -> bool:
         """A token that is a plain word or has no letter or digit: never personal data."""
