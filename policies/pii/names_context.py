@@ -62,6 +62,11 @@ PERSON_BEFORE_RE = regex.compile(
     r"interrupted|protested|retorted|responded|remarked|wondered|warned|pleaded|begged|sobbed|snapped|"
     r"grumbled"
     r"|starring|featuring"
+    # Talking with someone, writing to someone ("I spoke with Bale Wario", "a letter to Wage
+    # Rahmawati"). Not "referred by" nor "referral from": departments refer too ("Referred by High
+    # Dependency Unit", "Interventional Radiology").
+    r"|(?:spoke|speak|speaks|speaking|spoken|talked|talk|talks|talking|chatted|met|meeting)[ \t](?:with|to)"
+    r"|(?:letter|e-?mail)[ \t](?:to|from)|on[ \t]behalf[ \t]of"
     r"|(?:written|directed|signed|authored|witnessed|countersigned|co-?signed|produced|painted|composed|"
     r"seen|reviewed|examined|assessed|dictated|verified|authori[sz]ed|interviewed|escorted|accompanied|"
     r"supervised|transcribed|attended|treated|operated[ \t]on)[ \t]by"
