@@ -8,6 +8,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_zh_names import CJK_RE
+from policies.pii.zh_script import to_simplified
 
 _PROVINCES = (
     "北京|上海|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|"
@@ -67,6 +68,7 @@ class ChineseAddressRecognizer(RuleRecognizer):
     ) -> list[RecognizerResult]:
         if "LOCATION" not in entities or not CJK_RE.search(text):
             return []
+        text = to_simplified(text)  # 臺北市中山區 as 台北市中山区; same offsets
         anchors = [m.start() for m in _ADDRESS_ANCHOR_RE.finditer(text)]
         results: list[RecognizerResult] = []
         position = 0

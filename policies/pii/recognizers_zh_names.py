@@ -32,6 +32,7 @@ from policies.pii.names_zh_positions import surnames_before_titles as _surnames_
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_zh_dotted import dotted_names as _dotted_names
 from policies.pii.recognizers_zh_pinyin import LATIN_RE, NAME_PREFIXES, pinyin_lexicons, pinyin_names
+from policies.pii.zh_script import to_simplified
 
 _NAME_SUFFIX = tuple("先生 女士 小姐 医生 医师 大夫 患者 同志 老师 教授 主任 护士 经理 阿姨 叔叔".split())
 _PREFIX_RE = re.compile(
@@ -131,7 +132,8 @@ class ChineseNameRecognizer(RuleRecognizer):
             return []
         found: dict[tuple[int, int], float] = {}
         if CJK_RE.search(text):
-            found.update(self._han_names(text))
+            # Read traditional characters as simplified (same offsets): 陳淑惠 as 陈淑惠.
+            found.update(self._han_names(to_simplified(text)))
         if LATIN_RE.search(text):
             for start, end, score in pinyin_names(text):
                 found[(start, end)] = max(found.get((start, end), 0.0), score)

@@ -1,0 +1,92 @@
+"""Chinese names from Faker's zh_CN (simplified) and zh_TW (traditional) locales, in Chinese clinical
+and banking sentences: names nobody here chose, in both scripts.
+
+A case counts when PERSON findings at the request threshold (0.5) cover every character of the
+name. Seed 1 was read to find what is missed; seed 2 is the held-out figure in docs/benchmarks.md;
+``test_faker_zh_names.py`` holds seed 3.
+
+Run ``.venv/bin/python -m tests.unit.pii.heldout_faker_zh [--seed N] [--per-locale N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+LOCALES = ("zh_CN", "zh_TW")
+CARRIERS = (
+    "请帮我总结{n}的病历。",
+    "患者{n}今天来复诊。",
+    "{n}的银行卡已挂失，请处理。",
+    "联系人：{n}，电话见附件。",
+    "给{n}写一封出院通知。",
+    "客户{n}要求查询账户余额。",
+    "{n}说她明天来取药。",
+    "转账给{n}，金额五千元。",
+)
+
+
+class _Finding(Protocol):
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class ZhNameCase:
+    locale: str
+    text: str
+    start: int
+    end: int
+
+
+def generate(seed: int, per_locale: int = 40) -> list[ZhNameCase]:
+    """Each of ``per_locale`` Faker names of each locale in every carrier."""
+    from faker import Faker
+
+    cases: list[ZhNameCase] = []
+    for locale in LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        for name in (fake.name() for _ in range(per_locale)):
+            for carrier in CARRIERS:
+                text = carrier.format(n=name)
+                start = text.index(name)
+                cases.append(ZhNameCase(locale, text, start, start + len(name)))
+    return cases
+
+
+def is_found(case: ZhNameCase, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+    people = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
+    covered = {i for f in people for i in range(f.start, f.end)}
+    return all(i in covered for i in range(case.start, case.end))
+
+
+def main() -> None:
+    import os
+
+    from policies.pii.analyzer import PIIDetector
+    from policies.pii.config import load_default_pii_policy
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--per-locale", type=int, default=40)
+    parser.add_argument("--show-misses", type=int, default=0)
+    args = parser.parse_args()
+    detector = PIIDetector(load_default_pii_policy(), cache_key=os.urandom(32), cache_entries=0)
+    cases = generate(args.seed, args.per_locale)
+    found = [is_found(case, detector.detect(case.text)) for case in cases]
+    print(f"seed {args.seed}: PERSON removed {sum(found)} / {len(cases)} ({sum(found) / len(cases):.3f})")
+    for locale in LOCALES:
+        hits = [ok for case, ok in zip(cases, found, strict=True) if case.locale == locale]
+        print(f"  {locale}: {sum(hits)} / {len(hits)}")
+    missed = [case.text for case, ok in zip(cases, found, strict=True) if not ok]
+    for text in missed[: args.show_misses]:
+        print("  missed:", text)
+
+
+if __name__ == "__main__":
+    main()
