@@ -25,6 +25,9 @@ _BEFORE = (
     "联系 通知 转告 告知 告诉 提醒 通报 发给 交给 转给 寄给 递给 汇给 打给 转账给 给 让 叫 请 由 和 与 "
     "跟 同 替 帮 被 找 见到 看到 遇到 看看 看望 探视 查一下 查查 核实 安排 需要 退还 冻结了 完成 陪 陪同 "
     "嘱 嘱咐 询问 问 麻烦 拜托 委托 授权 感谢 谢谢 是 为 向 对 把 将 及 或 等 还有 有 了 过 一下 不到"
+    # Verbs whose object is a person's record, the person its owner before 的 (总结陈淑惠的病历,
+    # 调取王磊的账户流水): the right side still has to be a particle, a predicate or punctuation.
+    " 总结 整理 汇总 查询 调取 调阅 打印 复印 更新 核对 审核 查看 提供 上传 下载"
 ).split()
 # Openers of a clause, a list item or a quotation.
 _OPENERS = "。！？；，、,.!?;:：\n\"'“”‘’「『（(【[ "
