@@ -53,6 +53,13 @@ _ADDRESS_ANCHOR_RE = regex.compile(r"[省市州盟区县旗镇乡道路街巷同
 _ANCHOR_REACH = 16
 
 
+# A mainland postal code written after the address, with or without a space or a comma.
+_POSTCODE_AFTER_RE = regex.compile(r"[ \t,，]{0,2}(?:邮编[:：]?[ \t]?)?[0-8]\d{5}(?!\d)")
+_SUB_NUMBER_RE = regex.compile(r"之\d{1,4}(?:号|楼)?(?:\d{1,3}楼)?")
+# A Taiwanese postal code written before the address (3, 5 or 6 digits): 84177 臺東市中華街507號9樓.
+_POSTCODE_BEFORE_RE = regex.compile(r"(?<!\d)\d{3}(?:\d{2,3})?[ \t]{0,2}\Z")
+
+
 class ChineseAddressRecognizer(RuleRecognizer):
     """Chinese postal addresses: province / city / district / road or park / number / building.
 
@@ -93,8 +100,18 @@ class ChineseAddressRecognizer(RuleRecognizer):
                 street.add("bare")  # 住院部 8 号楼 is no address; 金华婺城区河南岸18号 is
             if (admin and street) or len(street) >= 2 or len(admin) >= 2:
                 score = 0.85 if street else 0.6
-                results.append(RecognizerResult("LOCATION", match.start(), match.end(), score))
-                position = match.end()
+                start, end = match.start(), match.end()
+                sub_number = _SUB_NUMBER_RE.match(text, end)
+                if sub_number is not None:
+                    end = sub_number.end()  # 80號之9: a Taiwanese sub-number of the house
+                postcode = _POSTCODE_AFTER_RE.match(text, end)
+                if postcode is not None:
+                    end = postcode.end()  # 蒋路H座 477835: the six-digit postal code belongs to it
+                before = _POSTCODE_BEFORE_RE.search(text, max(0, start - 8), start)
+                if before is not None:
+                    start = before.start()
+                results.append(RecognizerResult("LOCATION", start, end, score))
+                position = end
             else:
                 position = match.start() + 1
         return results
