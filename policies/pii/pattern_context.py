@@ -85,8 +85,9 @@ class PatternContextBooster:
         only of common words (English words, stop words, clinical terms, names that are also common
         words: "Will", "Brown") and punctuation are remembered (never those of a piece with another
         name, a number or anything else a request may carry). The tokens are spaCy's except where
-        spaCy matches a special case across a space ("1:) )": the emoticon ":))" over ": ) )" keeps
-        ":)" apart): punctuation only, never a word or a number. spaCy's own cache of pieces is off
+        spaCy matches an emoticon across a space ("1:) )": ":))" over ": ) )" keeps ":)" apart;
+        "(: o.O" splits "o." as "o" and "."): each piece is tokenized as spaCy does it alone, the
+        same whatever else the text or the cache holds. spaCy's own cache of pieces is off
         inside the memory zone that keeps request text out of its vocabulary
         (``policies.pii.spacy_memory``).
         """
@@ -112,23 +113,26 @@ class PatternContextBooster:
         return lemmas, starts, lengths
 
     def _tokenize(self, texts: list[str]) -> list[tuple[tuple[str, int, int], ...]]:
-        """The tokens (lower-cased text, offset, length) of each piece in ``texts``. Pieces of
-        non-space characters go through spaCy in one call, joined by single spaces (a call costs
-        more than the tokens of a short piece); whitespace pieces one by one, since a space next
-        to them would join them."""
+        """The tokens (lower-cased text, offset, length) of each piece in ``texts``, as spaCy makes
+        them of the piece alone. Pieces of non-space characters go through spaCy in one call (a
+        call costs more than the tokens of a short piece), two spaces apart: the second space is a
+        token of its own, so no special case can match across two pieces and a piece's tokens never
+        depend on which other pieces share the call. Whitespace pieces go one by one."""
         out: list[list[tuple[str, int, int]]] = [[] for _ in texts]
-        joined_at: list[int] = []  # where each non-space piece starts in the joined text
         words = [i for i, piece in enumerate(texts) if not piece.isspace()]
+        joined_at: list[int] = []  # where each non-space piece starts in the joined text
         position = 0
         for i in words:
             joined_at.append(position)
-            position += len(texts[i]) + 1
+            position += len(texts[i]) + 2
         if words:
             owner = 0
-            for token in self._make_doc(" ".join(texts[i] for i in words)):  # one pass over the Doc
+            for token in self._make_doc("  ".join(texts[i] for i in words)):  # one pass over the Doc
                 while owner + 1 < len(words) and token.idx >= joined_at[owner + 1]:
                     owner += 1
-                out[words[owner]].append((token.lower_, token.idx - joined_at[owner], len(token)))
+                offset = token.idx - joined_at[owner]
+                if offset < len(texts[words[owner]]):  # not the space token between two pieces
+                    out[words[owner]].append((token.lower_, offset, len(token)))
         for i, piece in enumerate(texts):
             if piece.isspace():
                 out[i] = [(token.lower_, token.idx, len(token)) for token in self._make_doc(piece)]

@@ -29,10 +29,14 @@ CARRIERS = (
 
 
 class _Finding(Protocol):
-    entity_type: str
-    start: int
-    end: int
-    score: float
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,18 @@ def generate(seed: int, per_locale: int = 20) -> list[AddressCase]:
     return cases
 
 
-def is_removed(case: AddressCase, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+class _Case(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+def is_removed(case: _Case, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+    """Whether findings of any type at ``min_score`` or more cover every letter and digit of the case's
+    value: what the engine would not see."""
     covered = {i for f in findings if f.score >= min_score for i in range(f.start, f.end)}
     return all(i in covered for i in range(case.start, case.end) if case.text[i].isalnum())
 

@@ -50,10 +50,14 @@ _TOKEN_RE = re.compile(r"\S+")
 
 
 class _Finding(Protocol):
-    entity_type: str
-    start: int
-    end: int
-    score: float
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)

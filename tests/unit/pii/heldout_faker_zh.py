@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tests.unit.pii.heldout_faker_addresses import is_removed
+
 LOCALES = ("zh_CN", "zh_TW")
 CARRIERS = (
     "请帮我总结{n}的病历。",
@@ -30,10 +32,14 @@ CARRIERS = (
 
 
 class _Finding(Protocol):
-    entity_type: str
-    start: int
-    end: int
-    score: float
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,6 @@ def is_found(case: ZhNameCase, findings: Sequence[_Finding], min_score: float = 
     people = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
     covered = {i for f in people for i in range(f.start, f.end)}
     return all(i in covered for i in range(case.start, case.end))
-
-
-def is_removed(case: ZhNameCase, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
-    covered = {i for f in findings if f.score >= min_score for i in range(f.start, f.end)}
-    return all(i in covered for i in range(case.start, case.end) if case.text[i].isalnum())
 
 
 def main() -> None:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
-
-
-def _people(detector: PIIDetector, text: str) -> list[str]:
-    found = detector.detect(text)
-    return [text[f.start : f.end] for f in found if f.entity_type == "PERSON" and f.score >= 0.5]
+from tests.unit.pii.found import people
 
 
 @pytest.mark.parametrize(
@@ -22,7 +18,7 @@ def _people(detector: PIIDetector, text: str) -> list[str]:
     ],
 )
 def test_a_name_after_talking_or_writing_is_a_person(detector: PIIDetector, text: str, name: str) -> None:
-    assert name in _people(detector, text)
+    assert name in people(detector, text)
 
 
 @pytest.mark.parametrize(
@@ -35,4 +31,4 @@ def test_a_name_after_talking_or_writing_is_a_person(detector: PIIDetector, text
     ],
 )
 def test_departments_after_those_words_are_no_person(detector: PIIDetector, text: str) -> None:
-    assert _people(detector, text) == []
+    assert people(detector, text) == []

@@ -15,6 +15,7 @@ from policies.pii.analyzer import PIIDetector
 from policies.pii.config import PIIPolicy
 from policies.pii.recognizers_names import NameLexicons, PersonNameRecognizer, shipped_lexicons
 from policies.pii.redact_body import redact_chat_body
+from tests.unit.pii.found import people
 from tests.unit.pii.names_heldout import (
     CASINGS,
     SOURCES,
@@ -66,9 +67,7 @@ def held_out(pii_policy: PIIPolicy) -> PIIDetector:
 
 
 def _names(detector: PIIDetector, text: str) -> list[str]:
-    return [
-        text[f.start : f.end] for f in detector.detect(text) if f.entity_type == "PERSON" and f.score >= 0.5
-    ]
+    return people(detector, text)
 
 
 def test_the_detector_registers_the_name_recognizer(detector: PIIDetector) -> None:

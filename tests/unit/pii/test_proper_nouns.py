@@ -7,11 +7,7 @@ import pytest
 
 from policies.pii.analyzer import PIIDetector
 from policies.pii.names_lexicons import FIRST_COMMON, LAST_COMMON, WORD, Classifier, shipped_lexicons
-
-
-def _people(detector: PIIDetector, text: str) -> list[str]:
-    found = detector.detect(text)
-    return [text[f.start : f.end] for f in found if f.entity_type == "PERSON" and f.score >= 0.5]
+from tests.unit.pii.found import people
 
 
 def test_the_dictionarys_proper_nouns_are_names_that_are_also_words() -> None:
@@ -34,7 +30,7 @@ def test_the_dictionarys_proper_nouns_are_names_that_are_also_words() -> None:
     ],
 )
 def test_a_proper_noun_beside_a_name_or_a_cue_is_a_name(detector: PIIDetector, text: str, name: str) -> None:
-    assert any(name in found for found in _people(detector, text))
+    assert any(name in found for found in people(detector, text))
 
 
 @pytest.mark.parametrize(
@@ -47,4 +43,4 @@ def test_a_proper_noun_beside_a_name_or_a_cue_is_a_name(detector: PIIDetector, t
     ],
 )
 def test_a_proper_noun_alone_is_no_name(detector: PIIDetector, text: str) -> None:
-    assert _people(detector, text) == []
+    assert people(detector, text) == []

@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
-
-
-def _people(detector: PIIDetector, text: str) -> list[str]:
-    found = detector.detect(text)
-    return [text[f.start : f.end] for f in found if f.entity_type == "PERSON" and f.score >= 0.5]
+from tests.unit.pii.found import people
 
 
 @pytest.mark.parametrize(
@@ -24,7 +20,7 @@ def _people(detector: PIIDetector, text: str) -> list[str]:
 def test_the_given_name_after_a_found_surname_is_part_of_the_name(
     detector: PIIDetector, text: str, name: str
 ) -> None:
-    assert name in _people(detector, text)
+    assert name in people(detector, text)
 
 
 @pytest.mark.parametrize(
@@ -36,4 +32,4 @@ def test_the_given_name_after_a_found_surname_is_part_of_the_name(
     ],
 )
 def test_a_word_after_the_comma_is_left_alone(detector: PIIDetector, text: str, name: str) -> None:
-    assert _people(detector, text) == [name]
+    assert people(detector, text) == [name]

@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
-
-
-def _people(detector: PIIDetector, text: str) -> list[str]:
-    found = detector.detect(text)
-    return [text[f.start : f.end] for f in found if f.entity_type == "PERSON" and f.score >= 0.5]
+from tests.unit.pii.found import people
 
 
 @pytest.mark.parametrize(
@@ -22,7 +18,7 @@ def _people(detector: PIIDetector, text: str) -> list[str]:
     ],
 )
 def test_a_first_name_and_ward_is_a_person(detector: PIIDetector, text: str, name: str) -> None:
-    assert name in _people(detector, text)
+    assert name in people(detector, text)
 
 
 @pytest.mark.parametrize(
@@ -36,4 +32,4 @@ def test_a_first_name_and_ward_is_a_person(detector: PIIDetector, text: str, nam
     ],
 )
 def test_wards_branches_and_streets_are_places(detector: PIIDetector, text: str) -> None:
-    assert _people(detector, text) == []
+    assert people(detector, text) == []
