@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from policies.pii.analyzer import PIIDetector
+
+
+class FindingLike(Protocol):
+    """What the held-out checks read of a finding."""
+
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+
+
+class CaseLike(Protocol):
+    """A generated case: a text and where its value stands in it."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
 
 
 def people(detector: PIIDetector, text: str, min_score: float = 0.5) -> list[str]:

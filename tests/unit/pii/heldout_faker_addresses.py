@@ -16,8 +16,8 @@ import argparse
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from tests.unit.pii.found import CaseLike, FindingLike
 from tests.unit.pii.heldout_faker_names import LOCALES
 
 CARRIERS = (
@@ -26,17 +26,6 @@ CARRIERS = (
     "Send the replacement card to {a} by courier.",
     "The patient lives at {a} and needs transport.",
 )
-
-
-class _Finding(Protocol):
-    @property
-    def entity_type(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -66,16 +55,7 @@ def generate(seed: int, per_locale: int = 20) -> list[AddressCase]:
     return cases
 
 
-class _Case(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-
-
-def is_removed(case: _Case, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+def is_removed(case: CaseLike, findings: Sequence[FindingLike], min_score: float = 0.5) -> bool:
     """Whether findings of any type at ``min_score`` or more cover every letter and digit of the case's
     value: what the engine would not see."""
     covered = {i for f in findings if f.score >= min_score for i in range(f.start, f.end)}

@@ -21,7 +21,8 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+
+from tests.unit.pii.found import FindingLike
 
 LOCALES = (
     *("en_US", "en_GB", "en_IN", "en_AU", "en_CA", "en_IE", "en_NZ", "en_PH", "de_DE", "fr_FR"),
@@ -47,17 +48,6 @@ _TITLES = frozenset(
     "ing univ mag bsc msc ba ma".split()
 )
 _TOKEN_RE = re.compile(r"\S+")
-
-
-class _Finding(Protocol):
-    @property
-    def entity_type(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -104,13 +94,13 @@ def generate(seed: int, per_locale: int = 30) -> list[NameCase]:
     return cases
 
 
-def is_found(case: NameCase, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+def is_found(case: NameCase, findings: Sequence[FindingLike], min_score: float = 0.5) -> bool:
     people = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
     covered = {i for f in people for i in range(f.start, f.end)}
     return all(i in covered for i in range(case.start, case.end) if case.text[i].isalnum())
 
 
-def recall(cases: Sequence[NameCase], findings: Sequence[Sequence[_Finding]]) -> tuple[int, int]:
+def recall(cases: Sequence[NameCase], findings: Sequence[Sequence[FindingLike]]) -> tuple[int, int]:
     hits = sum(is_found(case, found) for case, found in zip(cases, findings, strict=True))
     return hits, len(cases)
 

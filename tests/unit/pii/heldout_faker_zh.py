@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from tests.unit.pii.found import FindingLike
 from tests.unit.pii.heldout_faker_addresses import is_removed
 
 LOCALES = ("zh_CN", "zh_TW")
@@ -29,17 +29,6 @@ CARRIERS = (
     "{n}说她明天来取药。",
     "转账给{n}，金额五千元。",
 )
-
-
-class _Finding(Protocol):
-    @property
-    def entity_type(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +79,7 @@ def generate_addresses(seed: int, per_locale: int = 40) -> list[ZhNameCase]:
     return cases
 
 
-def is_found(case: ZhNameCase, findings: Sequence[_Finding], min_score: float = 0.5) -> bool:
+def is_found(case: ZhNameCase, findings: Sequence[FindingLike], min_score: float = 0.5) -> bool:
     people = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
     covered = {i for f in people for i in range(f.start, f.end)}
     return all(i in covered for i in range(case.start, case.end))
