@@ -30,7 +30,9 @@ from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.offload import CancelToken, current_cancel_token
 from policies.pii.pattern_context import PatternContextBooster
+from policies.pii.recognizers_accounts import account_recognizers
 from policies.pii.recognizers_address_en import address_recognizers
+from policies.pii.recognizers_coordinates import CoordinateRecognizer
 from policies.pii.recognizers_en import (
     EmailAddressRecognizer,
     PersonNerRecognizer,
@@ -137,6 +139,8 @@ class PIIDetector:
             ChineseAddressRecognizer(),
             *address_recognizers(),
             *plate_recognizers(),
+            *account_recognizers(),
+            CoordinateRecognizer(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:

@@ -43,6 +43,8 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "CN_PASSPORT",
         "VEHICLE_PLATE",
         "DRIVER_LICENSE",
+        "BANK_ACCOUNT",
+        "PASSPORT",
     }
 )
 _RESERVED_PREFIX = "REDACTED"

@@ -18,6 +18,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from policies.pii.context import ContextWords
 from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.recognizers_email_obfuscated import ObfuscatedEmailRecognizer
 from policies.pii.recognizers_en_phones_cards import (
     SEPARATED_DATE_RE,
     ContextPhoneRecognizer,
@@ -121,10 +122,11 @@ _SSN_PLACEHOLDERS = frozenset({"123456789", "987654320", "078051120"})
 
 
 class SsnRecognizer(RuleRecognizer):
-    """US Social Security numbers: ``NNN-NN-NNNN`` (or spaces, dots) alone at 0.5 as Presidio does;
-    any 9-digit form (bare, spaced, dashed, slashed) at 0.85 next to an SSN word. Numbers the SSA
-    never issues (area 000, 666; group 00; serial 0000; one digit repeated; published samples)
-    are not reported."""
+    """US Social Security numbers: ``NNN-NN-NNNN`` (or spaces, dots) alone at 0.5 as Presidio does,
+    unless the SSA never issues it (area 000, 666; group 00; serial 0000; published samples such as
+    123-45-6789); any 9-digit form (bare, spaced, dashed, slashed) at 0.85 next to an SSN word,
+    whatever its digits (a mistyped or sample number the writer calls an SSN is redacted all the
+    same: "SSN 123-45-6789"), except one digit repeated (000-00-0000)."""
 
     entity_type = "US_SSN"
     WITH_CONTEXT = 0.85
@@ -138,11 +140,11 @@ class SsnRecognizer(RuleRecognizer):
         results: list[RecognizerResult] = []
         for match in _SSN_SHAPE_RE.finditer(text):
             digits = "".join(ch for ch in match.group(0) if ch.isdigit())
-            if not _issued_ssn(digits):
+            if len(set(digits)) == 1:
                 continue
             if _SSN_CONTEXT.near(text, match.start(), match.end()):
                 score = self.WITH_CONTEXT
-            elif _SSN_DASHED_RE.fullmatch(match.group(0)):
+            elif _SSN_DASHED_RE.fullmatch(match.group(0)) and _issued_ssn(digits):
                 score = self.DASHED_ALONE
             else:
                 continue
@@ -410,6 +412,7 @@ def english_pattern_recognizers() -> list[EntityRecognizer]:
     where Presidio's miss what hospitals and banks write."""
     return [
         EmailAddressRecognizer(),
+        ObfuscatedEmailRecognizer(),
         FastPhoneRecognizer(
             supported_regions=("US", "GB"), context=["phone", "tel", "mobile", "cell", "call"]
         ),

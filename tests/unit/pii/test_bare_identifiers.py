@@ -51,10 +51,33 @@ def test_request_side_is_at_least_as_sensitive_as_the_answer_side_for_ssns(
 
 
 @pytest.mark.parametrize(
-    "text", ["order 536221234 shipped", "ssn 000221234", "ssn 666221234", "ssn 123456789"]
+    "text",
+    ["order 536221234 shipped", "ssn 000000000", "SSN 999-99-9999", "code 123-45-6789", "ref 666-22-1234"],
 )
-def test_nine_digits_without_ssn_word_or_never_issued_are_not_ssns(detector: PIIDetector, text: str) -> None:
+def test_nine_digits_without_ssn_word_one_digit_repeated_or_never_issued_alone_are_not_ssns(
+    detector: PIIDetector, text: str
+) -> None:
     assert [s for s in _found(detector, text, "US_SSN") if s[1] >= 0.3] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("SSN 123-45-6789, email jane.parker@mail.com", "123-45-6789"),  # the published sample
+        ("ssn 123456789", "123456789"),
+        ("ssn 000221234", "000221234"),  # never issued: a typo, or a test value someone calls an SSN
+        ("her social is 666-22-1234", "666-22-1234"),
+        ("Social Security No. 078-05-1120", "078-05-1120"),
+    ],
+)
+def test_any_nine_digits_the_writer_calls_an_ssn_are_redacted(
+    detector: PIIDetector, pii_policy: PIIPolicy, text: str, value: str
+) -> None:
+    assert _found(detector, text, "US_SSN") == [(value, 0.85)]
+    out, _, _ = redact_chat_body(
+        {"messages": [{"role": "user", "content": text}]}, detector, pii_policy.profile("default")
+    )
+    assert value not in out["messages"][0]["content"]
 
 
 def test_dashed_ssn_without_context_keeps_its_medium_score(detector: PIIDetector) -> None:
