@@ -72,6 +72,27 @@ def test_leaked_identifier_never_reaches_the_client(
         assert digits not in "".join(ch for ch in out if ch.isdigit())
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    case=st.sampled_from(
+        [
+            ("The refund went to account 483920117 yesterday.", ["483920117"]),
+            ("Use routing number 021000021 and sort code 20-45-77.", ["021000021", "20-45-77"]),
+            ("Her passport number is X12345678, issued 2019.", ["X12345678"]),
+            ("Pickup at 37.7749° N, 122.4194° W tonight.", ["37.7749", "122.4194"]),
+        ]
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=80), max_size=12),
+)
+def test_accounts_passports_and_coordinates_never_reach_the_client(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, case: tuple[str, list[str]], cuts: list[int]
+) -> None:
+    text, values = case
+    out = _run(_filter(analyst_rules, real_detector), text, cuts)
+    for value in values:
+        assert value not in out
+
+
 def test_one_character_chunks_catch_a_phone_number(
     real_detector: PIIDetector, analyst_rules: CompiledRules
 ) -> None:
