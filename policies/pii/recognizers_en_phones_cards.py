@@ -157,7 +157,8 @@ _COUNTRY_CODES = _phone_country_codes()
 
 class ContextPhoneRecognizer(RuleRecognizer):
     """Phone shapes that libphonenumber does not vouch for: any shape next to a phone word (phone,
-    tel, call, fax, contact, office, desk, message, 电话, 手机 ...) at 0.7, and without one a number
+    tel, call, fax, contact, office, desk, message, 电话, 手机 ...) or listed right next to an e-mail
+    address ("(sarah.j@techcorp.com, 555-123-4567)") at 0.7, and without one a number
     written with a ``+`` and a real country calling code, or with an extension (x459, ext. 12), at 0.6.
 
     libphonenumber rejects numbers with unassigned area codes and regional shapes outside its
@@ -177,7 +178,8 @@ class ContextPhoneRecognizer(RuleRecognizer):
         if "PHONE_NUMBER" not in entities or not _PHONE_HINT_RE.search(text):
             return []
         has_words = _PHONE_CONTEXT.anywhere(text)
-        if not has_words and "+" not in text and not _has_extension_hint(text):
+        has_email = "@" in text
+        if not has_words and not has_email and "+" not in text and not _has_extension_hint(text):
             return []
         results: list[RecognizerResult] = []
         for match in _PHONE_SHAPE_RE.finditer(text):
@@ -192,12 +194,28 @@ class ContextPhoneRecognizer(RuleRecognizer):
                 continue
             if has_words and _PHONE_CONTEXT.near(text, match.start(), match.end()):
                 score = self.SCORE
+            elif has_email and _listed_with_an_email(text, match.start(), match.end()):
+                score = self.SCORE
             elif match.group("ext") or _has_country_code(match.group("cc"), match.group("number")):
                 score = self.WITHOUT_CONTEXT
             else:
                 continue
             results.append(RecognizerResult("PHONE_NUMBER", match.start(), match.end(), score))
         return results
+
+
+# Contact details listed together: an e-mail address, then only a separator, then the number
+# ("(sarah.j@techcorp.com, 555-123-4567)", "jane@x.org / 020 7946 0958"), or the other way round.
+_EMAIL_THEN_RE = regex.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\)?[ \t]*(?:[,;/|(]|or|and)?[ \t]*\(?\Z")
+_THEN_EMAIL_RE = regex.compile(r"\)?[ \t]*(?:[,;/|)]|or|and)[ \t]*\(?[\w.+\-]+@[\w\-]+\.[\w\-]")
+
+
+def _listed_with_an_email(text: str, start: int, end: int) -> bool:
+    """Whether the number at ``text[start:end]`` is listed next to an e-mail address."""
+    return (
+        _EMAIL_THEN_RE.search(text[max(0, start - 100) : start]) is not None
+        or _THEN_EMAIL_RE.match(text, end) is not None
+    )
 
 
 def _has_extension_hint(text: str) -> bool:

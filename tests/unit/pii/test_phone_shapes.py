@@ -55,3 +55,25 @@ def test_invalid_phone_shape_without_a_phone_word_is_not_reported(detector: PIID
 )
 def test_clinical_numbers_next_to_phone_words_are_not_phones(detector: PIIDetector, text: str) -> None:
     assert [f for f in detector.detect(text) if f.score >= 0.3] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Hello! I'm Sarah (sarah.j@techcorp.com, 555-123-4567). I'm 32.", "555-123-4567"),
+        ("jane@x.org / 020 7946 0959 thanks", "020 7946 0959"),
+        ("555-123-4567 or jane.doe@corp.local", "555-123-4567"),
+    ],
+)
+def test_a_number_listed_next_to_an_e_mail_address_is_a_phone(
+    detector: PIIDetector, text: str, number: str
+) -> None:
+    phones = [text[f.start : f.end] for f in detector.detect(text) if f.entity_type == "PHONE_NUMBER"]
+    assert phones == [number]
+
+
+@pytest.mark.parametrize(
+    "text", ["mail jane@x.org, order 20240305 shipped", "email jane@x.org about invoice 4521337 today"]
+)
+def test_a_number_apart_from_the_e_mail_address_is_not_a_phone(detector: PIIDetector, text: str) -> None:
+    assert [f for f in detector.detect(text) if f.entity_type == "PHONE_NUMBER"] == []
