@@ -1,12 +1,13 @@
 """Bank account numbers (BANK_ACCOUNT: account numbers, routing and transit numbers, sort codes,
 BSBs) and passport numbers of any country (PASSPORT). Their shapes are any code's (six to
-seventeen digits; a letter or two and digits), so each is found only right after its word
+thirty digits; a letter or two and digits), so each is found only right after its word
 ("account", "acct no.", "routing number", "sort code", "passport no." ...), with nothing but
 filler between ("number", "no.", "#", "is", ":"), at 0.85. A bank or a border agency can name the
 person behind either, so both are personal data.
 
 Payment cards, IBANs and Chinese bank cards have recognizers of their own (Luhn, MOD 97, a card
-word); PRC passports have ``CN_PASSPORT``: a value one of those reports is not reported again.
+word), and a number both report is redacted once, by the stronger finding. PRC passport numbers
+are ``CN_PASSPORT``'s alone.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ _FILLER_RE = regex.compile(
     r"(?![A-Za-z])[\s:#.,(\-=]*){0,3}",
     regex.IGNORECASE,
 )
-# Six to seventeen digits, grouped by single spaces or dashes ("12-34-56", "0211 0002 1"), and not
-# running on into more digits, letters or a decimal.
-_ACCOUNT_SHAPE_RE = regex.compile(r"\d(?:[ \-]?\d){5,16}(?![\dA-Za-z]|[.,/]\d)")
+# Six to thirty digits, grouped by single spaces or dashes ("12-34-56", "0211 0002 1"), with the
+# capital letters of a domestic account number's bank or check code glued on (British
+# "NWBK60161331926819", Italian "X0542811101000000123456", Brazilian "...91500ES"), and not running on into more digits, letters or a decimal. Thirty: the
+# longest BBANs (France 23, Poland 24, Malta 27) are digits too.
+_ACCOUNT_SHAPE_RE = regex.compile(r"(?:[A-Z]{1,4})?\d(?:[ \-]?\d){5,29}(?:[A-Z]{1,2})?(?![\dA-Za-z]|[.,/]\d)")
 # Letters and digits of a passport number: "X12345678", "C01X00T47", "J8369854", "123456789".
 _PASSPORT_SHAPE_RE = regex.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[ \-](?=\d)){5,11}(?![A-Za-z0-9@_]|[.\-/]\d)")
 # A PRC passport number: CnPassportRecognizer reports it (CN_PASSPORT).
@@ -53,7 +56,8 @@ _DATE_LIKE_RE = regex.compile(r"(?:19|20)\d{2}[01]\d[0-3]\d|\d{1,2}[ \-]\d{1,2}[
 class BankAccountRecognizer(RuleRecognizer):
     """Bank account, routing and transit numbers and sort codes right after their word (account,
     acct, a/c, routing number, ABA, sort code, BSB, 账号 ...) with only filler between, at 0.85:
-    six to seventeen digits, alone or in groups of at least two. Without the word nothing is
+    six to thirty digits, alone or in groups of at least two, with a bank code's capital letters
+    glued on. Without the word nothing is
     reported: the shape is any number's."""
 
     entity_type = "BANK_ACCOUNT"

@@ -25,16 +25,16 @@ _DEGREE = "[°º˚]"
 _COORDINATE_RE = regex.compile(
     rf"(?<![\w.])(?:"
     rf"[-+−]?\d{{1,3}}\.\d{{2,}}\s?{_DEGREE}?\s?[NSEW](?![A-Za-z])"
-    rf"|(?<![A-Za-z])[NSEW]\s?[-+−]?\d{{1,3}}\.\d{{2,}}{_DEGREE}?(?![\d.])"
+    rf"|(?<![A-Za-z])[NSEW]\s?[-+−]?\d{{1,3}}\.\d{{2,}}{_DEGREE}?(?!\d|\.\d)"
     rf"|[-+−]?\d{{1,3}}\.\d{{3,}}\s?{_DEGREE}(?!\s?[CFK](?![A-Za-z]))"
     rf"|\d{{1,3}}\s?{_DEGREE}\s?\d{{1,2}}\s?['′’](?:\s?\d{{1,2}}(?:\.\d+)?\s?(?:[\"″”]|''))?\s?[NSEW]?(?![A-Za-z])"
     rf")"
 )
-_PAIR_RE = regex.compile(r"(?<![\w.])[-+−]?(\d{1,2})\.\d{4,}\s?[,/ ]\s?[-+−]?(\d{1,3})\.\d{4,}(?![\d.])")
+_PAIR_RE = regex.compile(r"(?<![\w.])[-+−]?(\d{1,2})\.\d{4,}\s?[,/ ]\s?[-+−]?(\d{1,3})\.\d{4,}(?!\d|\.\d)")
 # A decimal right after a latitude or longitude label: "lat 35.6895 long 139.6917", "纬度:31.2304".
 _LABELLED_RE = regex.compile(
     r"(?:(?<![A-Za-z])(?:lat|latitude|lon|long|lng|longitude)|纬度|经度)\s?[:=]?\s?"
-    r"(?P<value>[-+−]?\d{1,3}\.\d{3,})(?![\d.])",
+    r"(?P<value>[-+−]?\d{1,3}\.\d{3,})(?!\d|\.\d)",
     regex.IGNORECASE,
 )
 _COORDINATE_WORDS = ContextWords(
