@@ -33,6 +33,7 @@ from policies.pii.pattern_context import PatternContextBooster
 from policies.pii.recognizers_accounts import account_recognizers
 from policies.pii.recognizers_address_en import address_recognizers
 from policies.pii.recognizers_coordinates import CoordinateRecognizer
+from policies.pii.recognizers_record_ids import record_id_recognizers
 from policies.pii.recognizers_en import (
     EmailAddressRecognizer,
     PersonNerRecognizer,
@@ -141,6 +142,7 @@ class PIIDetector:
             *plate_recognizers(),
             *account_recognizers(),
             CoordinateRecognizer(),
+            *record_id_recognizers(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:

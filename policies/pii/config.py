@@ -45,6 +45,9 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "DRIVER_LICENSE",
         "BANK_ACCOUNT",
         "PASSPORT",
+        "MEDICAL_RECORD_NUMBER",
+        "INSURANCE_ID",
+        "NATIONAL_ID",
     }
 )
 _RESERVED_PREFIX = "REDACTED"

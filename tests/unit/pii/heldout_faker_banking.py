@@ -1,10 +1,12 @@
-"""Bank accounts, routing numbers, passport numbers and coordinates from Faker, in the sentences a
-bank clerk, a ward clerk or a dispatcher writes: values nobody here chose.
+"""Bank accounts, routing numbers, passport numbers, coordinates and national identity numbers from
+Faker, in the sentences a bank clerk, a ward clerk or a dispatcher writes: values nobody here chose.
 
 Faker (MIT; in the dev environment through Litestar's polyfactory) makes the values: domestic
 account numbers of many countries (``bban``: 14 to 24 characters, some with a bank code's
 letters), ABA routing numbers, passport numbers (``passport_number``: letters and digits per
-country), and coordinates (``local_latlng``, ``latitude``, ``longitude``). The carriers below were
+country), coordinates (``latitude``, ``longitude``), and national identity and tax numbers of 18
+locales (``ssn``, ``cpf``, ``nif``, ``pesel``, ``curp`` ...) under the names people there give them,
+some of which the detector has no entry for ("numéro de sécurité sociale", "SV-Nummer"). The carriers below were
 written before the detector's word lists were looked at, several with words it has no entry for.
 A case counts when findings at the request threshold (0.5), of any type, cover every letter and
 digit of its values (a latitude and a longitude are two values).
@@ -60,10 +62,39 @@ COORDINATE_CARRIERS = (
     "Home visit address could not be found; coordinates ({lat}, {lng}).",
 )
 
+NATIONAL_ID_CARRIERS = (
+    "Customer's {w} is {v}; please verify it against the form.",
+    "KYC check: {w} {v} matches the photo ID.",
+    "{w}: {v}",
+    "The patient gave her {w} {v} at registration.",
+    "Please update the {w} on file to {v}.",
+)
+# Per locale: Faker's method for the number, and what people there call it.
+NATIONAL_IDS = {
+    "en_GB": ("ssn", ("National Insurance number", "NI number", "NINO")),
+    "en_CA": ("ssn", ("SIN", "social insurance number")),
+    "en_IN": ("aadhaar_id", ("Aadhaar", "Aadhaar number")),
+    "en_US": ("itin", ("ITIN", "tax ID", "taxpayer ID")),
+    "pt_BR": ("cpf", ("CPF", "número do CPF")),
+    "es_ES": ("nif", ("DNI", "NIF")),
+    "nl_NL": ("ssn", ("BSN", "burgerservicenummer")),
+    "it_IT": ("ssn", ("codice fiscale", "fiscal code")),
+    "fr_FR": ("ssn", ("NIR", "numéro de sécurité sociale")),
+    "sv_SE": ("ssn", ("personnummer", "personal identity number")),
+    "fi_FI": ("ssn", ("henkilötunnus", "HETU")),
+    "pl_PL": ("pesel", ("PESEL", "numer PESEL")),
+    "ro_RO": ("ssn", ("CNP", "cod numeric personal")),
+    "cs_CZ": ("birth_number", ("rodné číslo", "birth number")),
+    "tr_TR": ("ssn", ("TC kimlik no", "TCKN")),
+    "ko_KR": ("ssn", ("resident registration number", "RRN")),
+    "es_MX": ("curp", ("CURP", "clave CURP")),
+    "de_AT": ("ssn", ("Sozialversicherungsnummer", "SV-Nummer")),
+}
+
 
 @dataclass(frozen=True)
 class ValueCase:
-    kind: str  # account / routing / passport / coordinates
+    kind: str  # account / routing / passport / coordinates / national_id
     locale: str
     text: str
     spans: tuple[tuple[int, int], ...]  # each value (a latitude and a longitude are two)
@@ -73,11 +104,12 @@ class ValueCase:
         return [self.text[start:end] for start, end in self.spans]
 
 
-def _case(kind: str, locale: str, carrier: str, **values: str) -> ValueCase:
-    text = carrier.format(**values)
+def _case(kind: str, locale: str, carrier: str, w: str = "", **values: str) -> ValueCase:
+    """The carrier with ``values`` (and the identifier's name ``w``, not scored) filled in."""
+    text = carrier.format(w=w, **values)
     spans = []
     for value in values.values():
-        start = text.index(value)
+        start = text.index(value, text.index(w) + len(w) if w else 0)
         spans.append((start, start + len(value)))
     return ValueCase(kind, locale, text, tuple(spans))
 
@@ -95,6 +127,9 @@ def generate(seed: int, per_class: int = 60) -> list[ValueCase]:
     fakes = {locale: Faker(locale) for locale in LOCALES}
     for index, fake in enumerate(fakes.values()):
         fake.seed_instance(seed * 1000 + index)
+    national = {locale: Faker(locale) for locale in NATIONAL_IDS}
+    for index, fake in enumerate(national.values()):
+        fake.seed_instance(seed * 1000 + 100 + index)
     kinds: dict[str, Callable[[Any, str], ValueCase]] = {
         "account": lambda f, loc: _case("account", loc, rng.choice(ACCOUNT_CARRIERS), v=f.bban()),
         "routing": lambda f, loc: _case("routing", loc, rng.choice(ROUTING_CARRIERS), v=f.aba()),
@@ -106,6 +141,11 @@ def generate(seed: int, per_class: int = 60) -> list[ValueCase]:
         for _ in range(per_class):
             locale = rng.choice(LOCALES)
             cases.append(make(fakes[locale], locale))
+    for _ in range(per_class):
+        locale = rng.choice(sorted(NATIONAL_IDS))
+        method, words = NATIONAL_IDS[locale]
+        value = getattr(national[locale], method)()
+        cases.append(_case("national_id", locale, rng.choice(NATIONAL_ID_CARRIERS), w=rng.choice(words), v=value))
     return cases
 
 

@@ -60,7 +60,9 @@ def test_site_pattern_types_are_tokens_of_a_detector_that_has_them(detector: PII
     assert "MEDICAL_RECORD_NUMBER" in detector.entity_types
     assert tokens.fullmatch("[MEDICAL_RECORD_NUMBER_1]")
     assert not tokens.search("[MEDICAL_RECORD_NUMBER_1234567]")
-    assert not token_pattern(BUILTIN_ENTITY_TYPES).search("[MEDICAL_RECORD_NUMBER_1]")
+    # A type only a site policy declares is a token where that policy is loaded, nowhere else.
+    assert token_pattern(BUILTIN_ENTITY_TYPES | {"STAFF_BADGE"}).fullmatch("[STAFF_BADGE_1]")
+    assert not token_pattern(BUILTIN_ENTITY_TYPES).search("[STAFF_BADGE_1]")
 
 
 def test_any_token_shaped_number_stays_taken() -> None:
