@@ -16,6 +16,7 @@ from presidio_analyzer.predefined_recognizers import (
     SpacyRecognizer,
 )
 
+from policies.pii.after_word import AfterWordRecognizer
 from policies.pii.context import ContextWords
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_email_obfuscated import ObfuscatedEmailRecognizer
@@ -313,36 +314,24 @@ _LICENSE_WORDS = ContextWords(
         *("驾照", "驾驶证", "驾驶执照"),
     ]
 )
-_LICENSE_FILLER_RE = regex.compile(
-    r"[\s:#.,(\-]*(?:(?:no|nr|num|number|id|is|was|reads|of|#)(?![A-Za-z])[\s:#.,(\-]*){0,3}",
-    regex.IGNORECASE,
-)
 _LICENSE_SHAPE_RE = regex.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9*]|[- ](?=\d)){3,24}(?<=[A-Za-z0-9])(?![A-Za-z0-9@_]|[.\-/]\d)"
 )
 
 
-class DriverLicenseRecognizer(RuleRecognizer):
+class DriverLicenseRecognizer(AfterWordRecognizer):
     """Driver's licence numbers right after a licence word (driver's license, DL#, driving licence,
     驾照 ...) with only filler (number, no., #, is) between, at 0.85: 5-20 letters and digits, at
     least 4 digits, at most 6 letters (16-character UK numbers: 9), not a date. Without the word
     nothing is reported: the shape is any code's."""
 
     entity_type = "DRIVER_LICENSE"
-    SCORE = 0.85
+    words = _LICENSE_WORDS
+    shape = _LICENSE_SHAPE_RE
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        if "DRIVER_LICENSE" not in entities or not _LICENSE_WORDS.anywhere(text):
-            return []
-        results: list[RecognizerResult] = []
-        for word_end in _LICENSE_WORDS.ends(text):
-            start = _LICENSE_FILLER_RE.match(text, word_end).end()
-            match = _LICENSE_SHAPE_RE.match(text, start)
-            if match is not None and _looks_like_license(match.group(0)):
-                results.append(RecognizerResult("DRIVER_LICENSE", match.start(), match.end(), self.SCORE))
-        return results
+    @staticmethod
+    def accepts(value: str) -> bool:
+        return _looks_like_license(value)
 
 
 def _looks_like_license(value: str) -> bool:
