@@ -22,6 +22,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from policies.errors import DetectionUnavailable
+from policies.pii.after_word import AfterWordRecognizer
 from policies.pii.cache import FindingCache
 from policies.pii.config import PIIPolicy
 from policies.pii.names_gate import NO_MODEL_NEEDED, RuleNames, RuleNamesArtifacts, explained_score
@@ -30,17 +31,18 @@ from policies.pii.nlp import MODEL_NAME, NerOnlySpacyNlpEngine
 from policies.pii.normalize import NormalizedText, normalize
 from policies.pii.offload import CancelToken, current_cancel_token
 from policies.pii.pattern_context import PatternContextBooster
-from policies.pii.recognizers_accounts import account_recognizers
+from policies.pii.recognizers_accounts import ACCOUNT_KINDS
 from policies.pii.recognizers_address_en import address_recognizers
 from policies.pii.recognizers_coordinates import CoordinateRecognizer
-from policies.pii.recognizers_record_ids import record_id_recognizers
 from policies.pii.recognizers_en import (
+    DRIVER_LICENSE,
     EmailAddressRecognizer,
     PersonNerRecognizer,
     english_pattern_recognizers,
 )
 from policies.pii.recognizers_names import PersonNameRecognizer
 from policies.pii.recognizers_plates import plate_recognizers
+from policies.pii.recognizers_record_ids import RECORD_ID_KINDS
 from policies.pii.recognizers_site import site_recognizers
 from policies.pii.recognizers_zh import (
     BankCardRecognizer,
@@ -140,9 +142,8 @@ class PIIDetector:
             ChineseAddressRecognizer(),
             *address_recognizers(),
             *plate_recognizers(),
-            *account_recognizers(),
+            AfterWordRecognizer((DRIVER_LICENSE, *ACCOUNT_KINDS, *RECORD_ID_KINDS)),
             CoordinateRecognizer(),
-            *record_id_recognizers(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:

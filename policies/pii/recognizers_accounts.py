@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import regex
 
-from policies.pii.after_word import DATE_LIKE_RE, AfterWordRecognizer, letters_and_digits
-from policies.pii.context import ContextWords
-from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.after_word import DATE_LIKE_RE, AfterWord, letters_and_digits
 
-_ACCOUNT_WORDS = ContextWords(
-    [
-        *("account", "accounts", "acct", "acct.", "acc no", "acc. no", "acc #", "a/c", "a/c no"),
-        *("account no", "account number", "account #", "acct no", "acct #", "acct number"),
-        *("routing", "routing no", "routing number", "routing #", "aba", "aba no", "rtn", "aba routing"),
-        *("transit number", "transit no", "institution number", "sort code", "sort-code", "bsb"),
-        *("账号", "帐号", "账户", "帐户", "银行账号", "银行帐号", "开户账号", "收款账号", "账号是"),
-    ]
+_ACCOUNT_WORDS = (
+    *("account", "accounts", "acct", "acct.", "acc no", "acc. no", "acc #", "a/c", "a/c no"),
+    *("account no", "account number", "account #", "acct no", "acct #", "acct number"),
+    *("routing", "routing no", "routing number", "routing #", "aba", "aba no", "rtn", "aba routing"),
+    *("transit number", "transit no", "institution number", "sort code", "sort-code", "bsb"),
+    *("账号", "帐号", "账户", "帐户", "银行账号", "银行帐号", "开户账号", "收款账号", "账号是"),
 )
-_PASSPORT_WORDS = ContextWords(
-    [
-        *("passport", "passports", "passport no", "passport number", "passport #", "pp no", "pp#"),
-        *("travel document", "travel document no", "护照", "护照号", "护照号码"),
-    ]
+_PASSPORT_WORDS = (
+    *("passport", "passports", "passport no", "passport number", "passport #", "pp no", "pp#"),
+    *("travel document", "travel document no", "护照", "护照号", "护照号码"),
 )
 # Six to thirty digits, grouped by single spaces or dashes ("12-34-56", "0211 0002 1"), with the
 # capital letters of a domestic account number's bank or check code glued on (British
@@ -61,29 +55,12 @@ def _looks_like_passport(value: str) -> bool:
     return not _CN_PASSPORT_RE.fullmatch("".join(ch for ch in value if ch.isalnum()).upper())
 
 
-class BankAccountRecognizer(AfterWordRecognizer):
-    """Bank account, routing and transit numbers and sort codes right after their word (account,
-    acct, a/c, routing number, ABA, sort code, BSB, 账号 ...) with only filler between, at 0.85:
-    six to thirty digits, alone or in groups of at least two, with a bank code's capital letters
-    glued on. Without the word nothing is reported: the shape is any number's."""
-
-    entity_type = "BANK_ACCOUNT"
-    words = _ACCOUNT_WORDS
-    shape = _ACCOUNT_SHAPE_RE
-    accepts = staticmethod(_looks_like_account)
-
-
-class PassportRecognizer(AfterWordRecognizer):
-    """Passport numbers of any country right after a passport word (passport no., travel document,
-    护照 ...) with only filler between, at 0.85: six to twelve letters and digits, at least five
-    digits and at most four letters, not a date. PRC passport numbers are CnPassportRecognizer's."""
-
-    entity_type = "PASSPORT"
-    words = _PASSPORT_WORDS
-    shape = _PASSPORT_SHAPE_RE
-    accepts = staticmethod(_looks_like_passport)
-
-
-def account_recognizers() -> list[RuleRecognizer]:
-    """The bank-account and passport recognizers."""
-    return [BankAccountRecognizer(), PassportRecognizer()]
+#: Bank account, routing and transit numbers and sort codes right after their word (account,
+#: acct, a/c, routing number, ABA, sort code, BSB, 账号 ...): six to thirty digits, alone or in
+#: groups of at least two, with a bank code's capital letters glued on.
+BANK_ACCOUNT = AfterWord("BANK_ACCOUNT", _ACCOUNT_WORDS, _ACCOUNT_SHAPE_RE, _looks_like_account)
+#: Passport numbers of any country right after a passport word (passport no., travel document,
+#: 护照 ...): six to twelve letters and digits, at least five digits and at most four letters, not
+#: a date. PRC passport numbers are CnPassportRecognizer's.
+PASSPORT = AfterWord("PASSPORT", _PASSPORT_WORDS, _PASSPORT_SHAPE_RE, _looks_like_passport)
+ACCOUNT_KINDS = (BANK_ACCOUNT, PASSPORT)

@@ -37,6 +37,8 @@ _LABELLED_RE = regex.compile(
     r"(?P<value>[-+−]?\d{1,3}\.\d{3,})(?!\d|\.\d)",
     regex.IGNORECASE,
 )
+# Every coordinate holds a decimal with two decimals or more, or degrees with a degree sign.
+_HINT_RE = regex.compile(rf"\d\.\d\d|\d\s?{_DEGREE}")
 _COORDINATE_WORDS = ContextWords(
     [
         *("gps", "coordinates", "coordinate", "coords", "lat", "lat/long", "lat/lng", "latitude"),
@@ -58,7 +60,7 @@ class CoordinateRecognizer(RuleRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        if "LOCATION" not in entities:
+        if "LOCATION" not in entities or _HINT_RE.search(text) is None:
             return []
         results: list[RecognizerResult] = []
         for match in _COORDINATE_RE.finditer(text):

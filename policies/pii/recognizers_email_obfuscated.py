@@ -27,6 +27,11 @@ _OBFUSCATED_EMAIL_RE = regex.compile(
     rf"(?P<domain>(?:[A-Za-z0-9\-]{{1,63}}{_DOT}){{1,4}}(?P<tld>{'|'.join(_TLDS)}))(?![A-Za-z0-9\-])",
     regex.IGNORECASE,
 )
+# What every obfuscated address holds: a bracketed or spaced "@" or "at", or the word "dot". A cheap
+# first test: most text has none, and the address pattern is costly to run over prose.
+_HINT_RE = regex.compile(
+    r"[\[({<]\s*(?:at|@)\s*[\])}>]|\s@|@\s|(?<![A-Za-z])dot(?![A-Za-z])", regex.IGNORECASE
+)
 # The plain-word form ("john at example dot com") only next to one of these.
 _EMAIL_WORDS = ContextWords(
     [
@@ -48,7 +53,7 @@ class ObfuscatedEmailRecognizer(RuleRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        if "EMAIL_ADDRESS" not in entities:
+        if "EMAIL_ADDRESS" not in entities or _HINT_RE.search(text) is None:
             return []
         results: list[RecognizerResult] = []
         for match in _OBFUSCATED_EMAIL_RE.finditer(text):

@@ -16,7 +16,7 @@ from presidio_analyzer.predefined_recognizers import (
     SpacyRecognizer,
 )
 
-from policies.pii.after_word import AfterWordRecognizer
+from policies.pii.after_word import AfterWord
 from policies.pii.context import ContextWords
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_email_obfuscated import ObfuscatedEmailRecognizer
@@ -28,9 +28,9 @@ from policies.pii.recognizers_en_phones_cards import (
 )
 
 __all__ = [
+    "DRIVER_LICENSE",
     "ContextPhoneRecognizer",
     "DateOfBirthRecognizer",
-    "DriverLicenseRecognizer",
     "EmailAddressRecognizer",
     "FastPhoneRecognizer",
     "IbanCodeRecognizer",
@@ -305,33 +305,16 @@ class IbanCodeRecognizer(RuleRecognizer):
 
 
 # digits, or digits alone (7-13), some grouped by dashes or spaces; the UK mixes letters and digits.
-_LICENSE_WORDS = ContextWords(
-    [
-        *("driver's license", "drivers license", "driver license", "driver's licence"),
-        *("drivers licence", "driver licence", "driving license", "driving licence", "driver's lic"),
-        *("driver lic", "dl#", "dl #", "dl no", "dl number", "dl:", "d.l.", "licence number"),
-        *("license number", "licence no", "license no", "lic no", "lic. no"),
-        *("驾照", "驾驶证", "驾驶执照"),
-    ]
+_LICENSE_WORDS = (
+    *("driver's license", "drivers license", "driver license", "driver's licence"),
+    *("drivers licence", "driver licence", "driving license", "driving licence", "driver's lic"),
+    *("driver lic", "dl#", "dl #", "dl no", "dl number", "dl:", "d.l.", "licence number"),
+    *("license number", "licence no", "license no", "lic no", "lic. no"),
+    *("驾照", "驾驶证", "驾驶执照"),
 )
 _LICENSE_SHAPE_RE = regex.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9*]|[- ](?=\d)){3,24}(?<=[A-Za-z0-9])(?![A-Za-z0-9@_]|[.\-/]\d)"
 )
-
-
-class DriverLicenseRecognizer(AfterWordRecognizer):
-    """Driver's licence numbers right after a licence word (driver's license, DL#, driving licence,
-    驾照 ...) with only filler (number, no., #, is) between, at 0.85: 5-20 letters and digits, at
-    least 4 digits, at most 6 letters (16-character UK numbers: 9), not a date. Without the word
-    nothing is reported: the shape is any code's."""
-
-    entity_type = "DRIVER_LICENSE"
-    words = _LICENSE_WORDS
-    shape = _LICENSE_SHAPE_RE
-
-    @staticmethod
-    def accepts(value: str) -> bool:
-        return _looks_like_license(value)
 
 
 def _looks_like_license(value: str) -> bool:
@@ -341,6 +324,12 @@ def _looks_like_license(value: str) -> bool:
     if not 5 <= len(chars) <= 20 or digits < 4 or letters > (9 if len(chars) >= 16 else 6):
         return False
     return not (_DATE_RE.fullmatch(value) or SEPARATED_DATE_RE.fullmatch(value))
+
+
+#: Driver's licence numbers right after a licence word (driver's license, DL#, driving licence,
+#: 驾照 ...): 5-20 letters and digits, at least 4 digits, at most 6 letters (16-character UK
+#: numbers: 9), not a date. Without the word nothing is reported: the shape is any code's.
+DRIVER_LICENSE = AfterWord("DRIVER_LICENSE", _LICENSE_WORDS, _LICENSE_SHAPE_RE, _looks_like_license)
 
 
 # Words spaCy's small model glues onto names at the start of a clause ("Email John ...").
@@ -408,7 +397,6 @@ def english_pattern_recognizers() -> list[EntityRecognizer]:
         ContextPhoneRecognizer(),
         CreditCardRecognizer(),
         LuhnCardRecognizer(),
-        DriverLicenseRecognizer(),
         IbanCodeRecognizer(),
         SsnRecognizer(),
         IpRecognizer(),

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import regex
 
-from policies.pii.after_word import AfterWordRecognizer, letters_and_digits
-from policies.pii.context import ContextWords
-from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.after_word import AfterWord, letters_and_digits
 
 # Letters and digits, single dots, dashes or slashes between them, and single spaces before a digit
 # or a lone capital letter (so the next word is not taken along): "1EG4-TE5-MK73", "213.104.987-09",
@@ -30,46 +28,49 @@ _ID_SHAPE_RE = regex.compile(
 )
 _CVV_SHAPE_RE = regex.compile(r"\d{3,4}(?![\dA-Za-z]|[.,/]\d)")
 
-_RECORD_WORDS = ContextWords(
-    [
-        *("mrn", "mrn#", "medical record", "medical record number", "medical record no", "med rec no"),
-        *("hospital number", "hospital no", "hosp no", "patient id", "patient number", "patient no"),
-        *("chart number", "chart no", "chart #", "record number", "record no", "urn", "unit number"),
-        *("nhs number", "nhs no", "chi number", "chi no", "ihi", "health record number"),
-        *("病历号", "病案号", "住院号", "门诊号", "就诊卡号", "病人编号", "患者编号", "登记号"),
-    ]
+_RECORD_WORDS = (
+    *("mrn", "mrn#", "medical record", "medical record number", "medical record no", "med rec no"),
+    *("hospital number", "hospital no", "hosp no", "patient id", "patient number", "patient no"),
+    *("chart number", "chart no", "chart #", "record number", "record no", "urn", "unit number"),
+    *("nhs number", "nhs no", "chi number", "chi no", "ihi", "health record number"),
+    *("病历号", "病案号", "住院号", "门诊号", "就诊卡号", "病人编号", "患者编号", "登记号"),
 )
-_INSURANCE_WORDS = ContextWords(
-    [
-        *("member id", "member number", "member no", "membership number", "membership no"),
-        *("subscriber id", "subscriber number", "insurance id", "insurance member", "insurance policy"),
-        *("insurance card", "health insurance number", "health insurance no", "health plan id"),
-        *("beneficiary id",),
-        *("beneficiary number", "policy number", "policy no", "policy #", "medicare", "medicare number"),
-        *("medicaid", "medicaid number", "medicaid id", "mbi", "versichertennummer", "carte vitale"),
-        *("医保卡号", "医保号", "医保卡", "社保卡号", "社保号", "保单号", "参保号"),
-    ]
+_INSURANCE_WORDS = (
+    *("member id", "member number", "member no", "membership number", "membership no"),
+    *("subscriber id", "subscriber number", "insurance id", "insurance member", "insurance policy"),
+    *("insurance card", "health insurance number", "health insurance no", "health plan id"),
+    *("beneficiary id",),
+    *("beneficiary number", "policy number", "policy no", "policy #", "medicare", "medicare number"),
+    *("medicaid", "medicaid number", "medicaid id", "mbi", "versichertennummer", "carte vitale"),
+    *("医保卡号", "医保号", "医保卡", "社保卡号", "社保号", "保单号", "参保号"),
 )
-_NATIONAL_ID_WORDS = ContextWords(
-    [
-        *("national insurance", "national insurance number", "ni number", "ni no", "nino"),
-        *("sin", "social insurance number", "pan", "pan number", "permanent account number"),
-        *("aadhaar", "aadhar", "aadhaar number", "uidai", "tax id", "tax identification number"),
-        *("tin", "ein", "itin", "taxpayer id", "taxpayer identification number", "tax file number"),
-        *("tfn", "ird number", "national id", "national identity number", "national id number"),
-        *("id number", "identity number", "identity card number", "id card number", "personal number"),
-        *("personnummer", "personal identity number", "bsn", "burgerservicenummer", "cpf", "dni", "nie"),
-        *("nif", "codice fiscale", "fiscal code", "pesel", "nir", "steuer-id", "steuernummer"),
-        *("steueridentifikationsnummer", "henkilötunnus", "hetu", "cnp", "oib", "isikukood"),
-        *("asmens kodas", "personas kods", "rodné číslo", "birth number", "tc kimlik", "tckn"),
-        *("nric", "hkid", "mykad", "curp", "rfc", "rut", "cuil", "cuit", "rrn", "resident registration"),
-        *("sss", "umid", "身分證", "身份证号码", "税号", "纳税人识别号"),
-        *("numéro de sécurité sociale", "sécurité sociale", "numéro fiscal", "cod numeric personal"),
-        *("sozialversicherungsnummer", "sv-nummer", "número de identificación", "numero fiscale"),
-    ]
+_NATIONAL_ID_WORDS = (
+    *("national insurance", "national insurance number", "ni number", "ni no", "nino"),
+    *("sin", "social insurance number", "pan", "pan number", "permanent account number"),
+    *("aadhaar", "aadhar", "aadhaar number", "uidai", "tax id", "tax identification number"),
+    *("tin", "ein", "itin", "taxpayer id", "taxpayer identification number", "tax file number"),
+    *("tfn", "ird number", "national id", "national identity number", "national id number"),
+    *("id number", "identity number", "identity card number", "id card number", "personal number"),
+    *("personnummer", "personal identity number", "bsn", "burgerservicenummer", "cpf", "dni", "nie"),
+    *("nif", "codice fiscale", "fiscal code", "pesel", "nir", "steuer-id", "steuernummer"),
+    *("steueridentifikationsnummer", "henkilötunnus", "hetu", "cnp", "oib", "isikukood"),
+    *("asmens kodas", "personas kods", "rodné číslo", "birth number", "tc kimlik", "tckn"),
+    *("nric", "hkid", "mykad", "curp", "rfc", "rut", "cuil", "cuit", "rrn", "resident registration"),
+    *("sss", "umid", "身分證", "身份证号码", "税号", "纳税人识别号"),
+    *("numéro de sécurité sociale", "sécurité sociale", "numéro fiscal", "cod numeric personal"),
+    *("sozialversicherungsnummer", "sv-nummer", "número de identificación", "numero fiscale"),
 )
-_CVV_WORDS = ContextWords(
-    ["cvv", "cvv2", "cvc", "cvc2", "csc", "cvn", "security code", "card security code", "安全码", "卡背三位"]
+_CVV_WORDS = (
+    "cvv",
+    "cvv2",
+    "cvc",
+    "cvc2",
+    "csc",
+    "cvn",
+    "security code",
+    "card security code",
+    "安全码",
+    "卡背三位",
 )
 
 
@@ -87,54 +88,15 @@ def _looks_like_national_id(value: str) -> bool:
     return letters_and_digits(value, chars=(6, 24), min_digits=4, max_letters=11)
 
 
-def _is_cvv(value: str) -> bool:
-    return True
-
-
-class MedicalRecordNumberRecognizer(AfterWordRecognizer):
-    """Medical record, hospital, patient, chart and NHS numbers right after their word: four to
-    sixteen letters and digits, at least four digits, at most four letters (a date's shape too)."""
-
-    entity_type = "MEDICAL_RECORD_NUMBER"
-    words = _RECORD_WORDS
-    shape = _ID_SHAPE_RE
-    accepts = staticmethod(_looks_like_record)
-
-
-class InsuranceIdRecognizer(AfterWordRecognizer):
-    """Health plan member, subscriber, policy, Medicare and Medicaid numbers right after their
-    word: five to twenty letters and digits, at least four digits."""
-
-    entity_type = "INSURANCE_ID"
-    words = _INSURANCE_WORDS
-    shape = _ID_SHAPE_RE
-    accepts = staticmethod(_looks_like_insurance)
-
-
-class NationalIdRecognizer(AfterWordRecognizer):
-    """National identity and tax numbers of any country right after their word: six to twenty-four
-    letters and digits, at least four digits, not a date."""
-
-    entity_type = "NATIONAL_ID"
-    words = _NATIONAL_ID_WORDS
-    shape = _ID_SHAPE_RE
-    accepts = staticmethod(_looks_like_national_id)
-
-
-class CardSecurityCodeRecognizer(AfterWordRecognizer):
-    """A card's security code (CVV, CVC, CSC, 安全码): three or four digits right after the word."""
-
-    entity_type = "CREDIT_CARD"
-    words = _CVV_WORDS
-    shape = _CVV_SHAPE_RE
-    accepts = staticmethod(_is_cvv)
-
-
-def record_id_recognizers() -> list[RuleRecognizer]:
-    """The medical record, insurance, national identity and card security code recognizers."""
-    return [
-        MedicalRecordNumberRecognizer(),
-        InsuranceIdRecognizer(),
-        NationalIdRecognizer(),
-        CardSecurityCodeRecognizer(),
-    ]
+#: Medical record, hospital, patient, chart and NHS numbers right after their word: four to
+#: sixteen letters and digits, at least four digits, at most four letters (a date's shape too).
+MEDICAL_RECORD_NUMBER = AfterWord("MEDICAL_RECORD_NUMBER", _RECORD_WORDS, _ID_SHAPE_RE, _looks_like_record)
+#: Health plan member, subscriber, policy, Medicare and Medicaid numbers right after their word:
+#: five to twenty letters and digits, at least four digits.
+INSURANCE_ID = AfterWord("INSURANCE_ID", _INSURANCE_WORDS, _ID_SHAPE_RE, _looks_like_insurance)
+#: National identity and tax numbers of any country right after their name: six to twenty-four
+#: letters and digits, at least four digits, not a date.
+NATIONAL_ID = AfterWord("NATIONAL_ID", _NATIONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_national_id)
+#: A card's security code (CVV, CVC, CSC, 安全码): three or four digits right after the word.
+CARD_SECURITY_CODE = AfterWord("CREDIT_CARD", _CVV_WORDS, _CVV_SHAPE_RE, lambda value: True)
+RECORD_ID_KINDS = (MEDICAL_RECORD_NUMBER, INSURANCE_ID, NATIONAL_ID, CARD_SECURITY_CODE)

@@ -6,8 +6,9 @@ account numbers of many countries (``bban``: 14 to 24 characters, some with a ba
 letters), ABA routing numbers, passport numbers (``passport_number``: letters and digits per
 country), coordinates (``latitude``, ``longitude``), and national identity and tax numbers of 18
 locales (``ssn``, ``cpf``, ``nif``, ``pesel``, ``curp`` ...) under the names people there give them,
-some of which the detector has no entry for ("numéro de sécurité sociale", "SV-Nummer"). The carriers below were
-written before the detector's word lists were looked at, several with words it has no entry for.
+some of which the detector has no entry for ("numéro de sécurité sociale", "SV-Nummer"). The
+carriers below were written before the detector's word lists were looked at, several with words it
+has no entry for.
 A case counts when findings at the request threshold (0.5), of any type, cover every letter and
 digit of its values (a latitude and a longitude are two values).
 
@@ -133,7 +134,9 @@ def generate(seed: int, per_class: int = 60) -> list[ValueCase]:
     kinds: dict[str, Callable[[Any, str], ValueCase]] = {
         "account": lambda f, loc: _case("account", loc, rng.choice(ACCOUNT_CARRIERS), v=f.bban()),
         "routing": lambda f, loc: _case("routing", loc, rng.choice(ROUTING_CARRIERS), v=f.aba()),
-        "passport": lambda f, loc: _case("passport", loc, rng.choice(PASSPORT_CARRIERS), v=f.passport_number()),
+        "passport": lambda f, loc: _case(
+            "passport", loc, rng.choice(PASSPORT_CARRIERS), v=f.passport_number()
+        ),
         "coordinates": _coordinates(rng),
     }
     cases: list[ValueCase] = []
@@ -145,7 +148,9 @@ def generate(seed: int, per_class: int = 60) -> list[ValueCase]:
         locale = rng.choice(sorted(NATIONAL_IDS))
         method, words = NATIONAL_IDS[locale]
         value = getattr(national[locale], method)()
-        cases.append(_case("national_id", locale, rng.choice(NATIONAL_ID_CARRIERS), w=rng.choice(words), v=value))
+        cases.append(
+            _case("national_id", locale, rng.choice(NATIONAL_ID_CARRIERS), w=rng.choice(words), v=value)
+        )
     return cases
 
 
@@ -161,9 +166,7 @@ def _coordinates(rng: random.Random) -> Callable[[Any, str], ValueCase]:
 
 def is_found(case: ValueCase, findings: Sequence[FindingLike], min_score: float = 0.5) -> bool:
     covered = {i for f in findings if f.score >= min_score for i in range(f.start, f.end)}
-    return all(
-        i in covered for start, end in case.spans for i in range(start, end) if case.text[i].isalnum()
-    )
+    return all(i in covered for start, end in case.spans for i in range(start, end) if case.text[i].isalnum())
 
 
 def main() -> None:

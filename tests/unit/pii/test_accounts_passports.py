@@ -12,7 +12,9 @@ from policies.pii.redact_body import redact_chat_body
 
 def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
     return [
-        text[f.start : f.end] for f in detector.detect(text) if f.entity_type == entity_type and f.score >= 0.5
+        text[f.start : f.end]
+        for f in detector.detect(text)
+        if f.entity_type == entity_type and f.score >= 0.5
     ]
 
 
@@ -34,7 +36,10 @@ def test_account_routing_and_sort_code_numbers_after_their_word_are_bank_account
 ) -> None:
     found = _found(detector, text, "BANK_ACCOUNT")
     for value in values:
-        assert value in found or any(value in f for f in _found(detector, text, "CREDIT_CARD")), (value, found)
+        assert value in found or any(value in f for f in _found(detector, text, "CREDIT_CARD")), (
+            value,
+            found,
+        )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +71,9 @@ def test_numbers_without_an_account_word_right_before_them_are_not_accounts(
         ("他的护照号码是 K12345678", "K12345678"),
     ],
 )
-def test_passport_numbers_after_a_passport_word_are_found(detector: PIIDetector, text: str, value: str) -> None:
+def test_passport_numbers_after_a_passport_word_are_found(
+    detector: PIIDetector, text: str, value: str
+) -> None:
     assert _found(detector, text, "PASSPORT") == [value]
 
 
@@ -79,7 +86,9 @@ def test_passport_numbers_after_a_passport_word_are_found(detector: PIIDetector,
         "passport E12345678",  # a PRC passport: CN_PASSPORT's
     ],
 )
-def test_no_passport_without_the_word_or_with_a_date_or_a_prc_number(detector: PIIDetector, text: str) -> None:
+def test_no_passport_without_the_word_or_with_a_date_or_a_prc_number(
+    detector: PIIDetector, text: str
+) -> None:
     assert _found(detector, text, "PASSPORT") == []
 
 
@@ -102,6 +111,6 @@ def test_accounts_and_passports_are_pseudonymized_before_the_model_sees_them(
 
 def test_answers_lose_account_numbers_too(detector: PIIDetector) -> None:
     text = "The refund went to account 483920117 yesterday."
-    assert [text[f.start : f.end] for f in detector.detect_patterns_only(text) if f.entity_type == "BANK_ACCOUNT"] == [
-        "483920117"
-    ]
+    assert [
+        text[f.start : f.end] for f in detector.detect_patterns_only(text) if f.entity_type == "BANK_ACCOUNT"
+    ] == ["483920117"]

@@ -8,7 +8,9 @@ from policies.pii.analyzer import PIIDetector
 
 
 def _locations(detector: PIIDetector, text: str) -> list[str]:
-    return [text[f.start : f.end] for f in detector.detect(text) if f.entity_type == "LOCATION" and f.score >= 0.5]
+    return [
+        text[f.start : f.end] for f in detector.detect(text) if f.entity_type == "LOCATION" and f.score >= 0.5
+    ]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from policies.pii.redact_body import redact_chat_body
 
 def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
     return [
-        text[f.start : f.end] for f in detector.detect(text) if f.entity_type == entity_type and f.score >= 0.5
+        text[f.start : f.end]
+        for f in detector.detect(text)
+        if f.entity_type == entity_type and f.score >= 0.5
     ]
 
 
