@@ -33,8 +33,9 @@ _ANY_WORD = r"\p{L}[\p{L}\p{M}'’\-]{0,30}"
 # A letter (12B, 48-B), a range or a unit before a slash (100-102, 4/27), a fraction (221 1/2, 594½,
 # which NFKC writes 5941⁄2).
 _NUM = (
-    r"\d{1,10}(?:-?[A-Za-z]|[ \t]?(?i:bis|ter))?(?:[-/]\d{1,5}[A-Za-z]?)?"
+    r"(?:\d{1,10}(?:-?[A-Za-z]|[ \t]?(?i:bis|ter))?(?:[-/]\d{1,5}[A-Za-z]?)?"
     r"(?:[ \t]?1[/⁄][2-4]|[½¼¾])?"
+    r"|[Ss]/[Nn])"  # sin número, sem número: a house without a number (Avenida de Freitas, S/N)
 )
 _EDGE = r"(?<![\p{L}\p{N}])"
 _END = r"(?![\p{L}\p{N}])"
@@ -113,7 +114,9 @@ EN_BARE_STREET_RE = regex.compile(
 PREFIX_TYPES_SURE = (
     "rue calle carrer avenida avda rua travessa praça praca largo viale piazza piazzale vicolo "
     "corso strada ulica ul aleja al paseo camino carretera chemin allée allee impasse quai "
-    "bulevardul calea λεωφόρος οδός c/"
+    "bulevardul calea λεωφόρος οδός c/ "
+    # Polish squares and estates, Romanian street words, Indonesian jalan and gang (Jl., Gg.)
+    "plac osiedle intrarea soseaua șoseaua drumul splaiul aleea jalan jl jln gg"
 ).split()
 _PREFIX_TYPES_UNSURE = "avenue av boulevard bd via place plaza route cours".split()
 # Street types of Spain, Mexico, Italy and Brazil that are also everyday words ("Cerrada", "Diagonal",
@@ -123,7 +126,10 @@ _PREFIX_TYPES_UNSURE += (
     "diagonal calzada ampliación ampliacion cerrada corredor periférico periferico peatonal retorno "
     "prolongación prolongacion pasaje ronda vial pasadizo glorieta rambla travesía travesia cuesta "
     "bajada acceso alameda borgo contrada incrocio rotonda stretto ladeira estrada rodovia viela vila "
-    "conjunto residencial setor quadra parque fazenda chácara chacara"
+    "conjunto residencial setor quadra parque fazenda chácara chacara "
+    # Portugal's "R." (rua), Poland's "pl." and "os.", Indonesia's "gang", Romania's "piața", and the
+    # prepositions Czech, Slovak and Polish street names start with (Pod Výšinkou, Na varte, Za Humny)
+    "r pl os gang piața piata pod nad na za pri při pred před ke"
 ).split()
 _PREFIX_TYPE_RE = "|".join(sorted({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE}, key=len, reverse=True))
 # The house number before a type-first street, with the comma of French usage or without (12 rue de
@@ -133,7 +139,9 @@ PREFIX_STREET_RE = regex.compile(
     # The house number before the type (12 rue de la Paix) is looked for behind a match: an optional
     # group ahead of the type would be tried at every position of the text.
     r"\b(?P<type>(?i:" + _PREFIX_TYPE_RE + r"))(?=[. \t/])\.?[ \t]*(?<=[ \t/])"
-    r"(?:(?P<name>" + _ANY_WORD + r"(?:[ \t]+" + _ANY_WORD + r"){0,5}?)[ \t]*,?[ \t]*(?P<hn>" + _NUM + r")\.?"
+    r"(?:(?P<name>" + _ANY_WORD + r"(?:[ \t]+" + _ANY_WORD + r"){0,5}?)[ \t]*,?[ \t]*"
+    # The house number's own label: Jl. Wonoayu No. 984, Intrarea Marin Nr. 688, Rua X, nº 12
+    r"(?:(?i:no|nr|n[º°o])\.?[ \t]*)?(?P<hn>" + _NUM + r")\.?"
     r"|(?P<name>" + _ANY_WORD + r"(?:[ \t]+" + _ANY_WORD + r"){0,3}))" + _END
 )
 
@@ -149,7 +157,11 @@ GLUED_SUFFIXES_UNSURE = tuple("weg tie vei veg gate stien sti hof hove pad dijk"
 # ... or written as a word of their own after it (Hungarian u., tér; Stensås terrasse; 136 Filadelfeos Str.).
 AFTER_TYPES = frozenset(
     "u utca út útja tér tere krt körút rkp köz sor fasor sétány kapu terrasse vei vej gade gate "
-    "gata straße strasse str straat laan weg platz ulica ul".split()
+    "gata straße strasse str straat laan weg platz ulica ul "
+    # Finnish, Croatian, Slovenian, Serbian, Czech, Slovak and Turkish words of their own
+    "kuja polku tie katu väylä kaari raitti rinne aukio tori put pot cesta ulice trg obala prilaz "
+    "odvojak vijenac ogranak náměstí nábřeží třída námestie nábrežie trieda sokak sokağı cadde caddesi "
+    "bulvar bulvarı".split()
 )
 MEASURES = frozenset(
     "tablet tablets tab tabs capsule capsules caps unit units mg mcg ml g kg puff puffs drop drops "
@@ -187,7 +199,7 @@ NAMED_STREET_RE = regex.compile(
 UNIT_WORDS = frozenset(
     "apt apartment appt suite ste unit flat floor fl level room rm bldg building box wohnung whg étage "
     "etage piso escalera esc andar bus lgh dept department lot trlr trailer spc space hngr hangar pier "
-    "slip ofc penthouse studio depto edif edificio interior".split()
+    "slip ofc penthouse studio depto edif edificio interior puerta bl sc ap et scara bloc".split()
 )
 # USPS designators without a number (12 Oak St Rear) and ordinal floors (3rd Floor).
 _BARE_UNIT = (
