@@ -73,9 +73,23 @@ PERSON_BEFORE_RE = regex.compile(
     r"|(?:" + "|".join(_TITLES) + r"|nurse|doctor|surgeon|consultant|physician|registrar|manager|officer|"
     r"person|clinician|pharmacist|midwife|banker|advisor|adviser|agent|contact)"
     r"[ \t](?:in[ \t]charge|on[ \t]call|on[ \t]duty|responsible|assigned|of[ \t]the[ \t]day))"
-    r"(?:[ \t]*[:,\-–—(?]|\.)?[ \t\n]{0,3}$",
+    r"(?:[ \t]*[:=,\-–—(?]|\.)?[ \t\n]{0,3}$",
     regex.IGNORECASE | regex.REVERSE,
 )
+# A form's name field: "surname: majestic", "First name = ray". What follows is a name in any
+# casing, even a word ("surname: pat"), unless it is a function word.
+NAME_LABEL_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:(?:full|patient|customer|first|last|given|family|middle|maiden|sur|fore)[ \t]?name"
+    r"|name)[ \t]*[:=][ \t]*$",
+    regex.IGNORECASE,
+)
+# What forms write where a name is not known: never a name after a name field.
+NAME_PLACEHOLDERS = frozenset(
+    "unknown none null nil na n/a tbc tba tbd pending declined withheld same redacted anonymous unnamed "
+    "blank test patient".split()
+)
+# "seen by", "reviewed by": departments and teams come after these too ("seen by ortho").
+BY_BEFORE_RE = regex.compile(r"(?<![\p{L}])by[ \t]*[:,]?[ \t]*$", regex.IGNORECASE)
 # Phrases that introduce oneself or someone: one listed first name, or two name parts, after them.
 INTRO_BEFORE_RE = regex.compile(
     r"(?<![\p{L}])(?:i[ \t]am|i['’]m|this[ \t]is|it[ \t]is|meet|introducing)[ \t]{1,3}$", regex.IGNORECASE

@@ -30,13 +30,16 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.names_context import (
     AND_OR_RE,
+    BY_BEFORE_RE,
     DETAIL_AFTER_RE,
     FUNCTION_WORDS,
     INTRO_BEFORE_RE,
     JOIN_RE,
     LINE_END_AFTER_RE,
     LINE_START_RE,
+    NAME_LABEL_BEFORE_RE,
     NAME_PARTICLES,
+    NAME_PLACEHOLDERS,
     OWNED_RE,
     PERSON_BEFORE_RE,
     PLACE_PREPOSITION_RE,
@@ -366,6 +369,12 @@ class PersonNameRecognizer(RuleRecognizer):
                 return SCORE_CONTEXT  # "PATIENT MARIA GONZALEZ", "PT ADEYEMI"; not "PATIENT WILL"
             if strong or (several and not common_only):
                 return SCORE_CONTEXT  # "patient maria", "pt oluwaseun adebayo"
+            lone = parts[0].text.lower()
+            if not several and person_before and lone not in FUNCTION_WORDS and lone not in NAME_PLACEHOLDERS:
+                if NAME_LABEL_BEFORE_RE.search(before) and parts[0].flags & (NAME | UNKNOWN):
+                    return SCORE_CONTEXT  # "surname: majestic", "first name: ray"
+                if parts[0].flags & UNKNOWN and len(parts[0].text) >= 4 and not BY_BEFORE_RE.search(before):
+                    return SCORE_CONTEXT  # "insisted chebet", "daughter oyinlola"; not "seen by ortho"
 
         if any(is_particle(t, tokens[index]) for t in tokens[index:end]):
             return particle_name(tokens[index:end], parts, before, overlaps(place_spans, start, stop))
