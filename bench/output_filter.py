@@ -7,7 +7,7 @@ through the shipped default rules:
 * rules only (a caller without pii:unmask, no detector);
 * rules + pseudonym restoration (pii:unmask);
 * rules + restoration + a regex PII detector with a 96-character window (the input step's bound);
-* rules + restoration + the real ``PIIDetector.detect_patterns_only`` (as the gateway runs it);
+* rules + restoration + the real ``PIIDetector.detect_identifiers`` (as the gateway runs it);
 * the same plus NER clause by clause (``pii.stream_ner``).
 
 "Added TTFT" is the time from the first chunk arriving to the first byte released, assuming the
@@ -144,7 +144,7 @@ def main() -> None:
 
         real = PIIDetector(load_default_pii_policy(), b"b" * 32, 100)
         configs["rules+restore+PIIDetector"] = lambda: StreamFilter(
-            rules, RESTORE, real.detect_patterns_only, real.max_pattern_length
+            rules, RESTORE, real.detect_identifiers, real.max_pattern_length
         )
         # pii.stream_ner: NER once per clause that could hold a name (held until it ends). No cache:
         # every run feeds the same text, and a real answer's clauses are new text.
@@ -153,7 +153,7 @@ def main() -> None:
         configs["...+PIIDetector+NER clauses"] = lambda: StreamFilter(
             rules,
             RESTORE,
-            uncached.detect_patterns_only,
+            uncached.detect_identifiers,
             uncached.max_pattern_length,
             name_detector=uncached.detect,
         )

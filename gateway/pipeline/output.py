@@ -45,7 +45,7 @@ def make_filter(exchange: Exchange, settings: FilterSettings, *, streaming: bool
             return lambda text: [f for f in detect(text) if profile.action_for(f.entity_type) != "allow"]
 
         full = context.detector.detect
-        detector = unless_allowed(full if whole_ner else context.detector.detect_patterns_only)
+        detector = unless_allowed(full if whole_ner else context.detector.detect_identifiers)
         if streaming and settings.stream_ner:
             names = unless_allowed(full)
         max_len = context.detector.max_pattern_length

@@ -251,3 +251,30 @@ def test_random_texts_with_context_words_give_identical_findings(
     )
     text = "".join(p + g for p, g in zip(pieces, glue, strict=True))
     assert _mismatches(detector, [text]) == []
+
+
+def _covered(findings: list[object]) -> set[int]:
+    return {i for f in findings for i in range(f.start, f.end)}  # type: ignore[attr-defined]
+
+
+def test_the_output_filter_s_detector_covers_what_the_pattern_path_covers(detector: PIIDetector) -> None:
+    """``detect_identifiers`` reads context words only below the floor: scores may differ, the
+    characters redacted may not."""
+    texts = [sample.text for sample in CORPUS] + WINDOWS
+    differ = [
+        text
+        for text in texts
+        if _covered(detector.detect_identifiers(text)) != _covered(detector.detect_patterns_only(text))
+    ]
+    assert differ == [], differ[:3]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_texts_with_context_words_are_covered_alike(
+    detector: PIIDetector, data: st.DataObject
+) -> None:
+    context_words = sorted({word for step in detector._pattern_steps for word in step.context})
+    piece = st.one_of(st.sampled_from(context_words), st.sampled_from(_VALUES), st.sampled_from(_FILLERS))
+    text = " ".join(data.draw(st.lists(piece, min_size=1, max_size=12)))
+    assert _covered(detector.detect_identifiers(text)) == _covered(detector.detect_patterns_only(text))
