@@ -13,6 +13,7 @@ from policies.pii.address_usps import (
     USPS_WEAK_ABBREVIATIONS,
 )
 from policies.pii.context import ContextWords
+from policies.pii.word_trie import alternation
 
 ADDRESS_CONTEXT = ContextWords(
     [
@@ -85,7 +86,8 @@ TITLE_AFTER_RE = regex.compile(
     r"\.?[ \t]+(?!(?i:apt|suite|ste|unit|flat)(?![\p{L}]))"
     r"(?!(?:[NSEW]|NE|NW|SE|SW)\.?(?![\p{L}])(?![ \t]+\p{Lu}))\p{Lu}"
 )
-_EN_TYPE_RE = "|".join(sorted({*EN_TYPES, *EN_WEAK_TYPES}, key=len, reverse=True))
+_EN_TYPE_RE = alternation({*EN_TYPES, *EN_WEAK_TYPES})
+_EN_TITLE_TYPE_RE = alternation({t.title() for t in (*EN_TYPES, *EN_WEAK_TYPES)})
 
 # House number, one to four words, street type: 3968 Bay Street, 3911 fourth avenue, 350 5th Ave.
 EN_STREET_RE = regex.compile(
@@ -105,7 +107,7 @@ EN_BARE_STREET_RE = regex.compile(
     + r"(?:[ \t]+"
     + _CAP
     + r"){0,3})[ \t]+(?P<type>"
-    + _EN_TYPE_RE.title()
+    + _EN_TITLE_TYPE_RE
     + r")"
     + _END
 )
@@ -131,7 +133,7 @@ _PREFIX_TYPES_UNSURE += (
     # prepositions Czech, Slovak and Polish street names start with (Pod Výšinkou, Na varte, Za Humny)
     "r pl os gang piața piata pod nad na za pri při pred před ke"
 ).split()
-_PREFIX_TYPE_RE = "|".join(sorted({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE}, key=len, reverse=True))
+_PREFIX_TYPE_RE = alternation({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE})
 # The house number before a type-first street, with the comma of French usage or without (12 rue de
 # la Paix, 11, rue Guillon).
 NUMBER_BEFORE_RE = regex.compile(_EDGE + r"(?P<num>" + _NUM + r")(?P<comma>,)?[ \t]+\Z")
@@ -208,7 +210,7 @@ _BARE_UNIT = (
 )
 _ORDINAL_FLOOR = r"\d{1,2}(?i:st|nd|rd|th)[ \t]+(?i:floor|fl)\.?(?![\p{L}])"
 _UNIT = (
-    r"(?:(?:(?i:" + "|".join(sorted(UNIT_WORDS, key=len, reverse=True)) + r")\.?[ \t]*#?|#)"
+    r"(?:(?:(?i:" + alternation(UNIT_WORDS) + r")\.?[ \t]*#?|#)"
     r"[ \t]*[A-Za-z]?\d{1,5}[A-Za-z]?(?:-\d{1,4})?"
     # Spanish floor and door: 7º D (7o D once NFKC-normalized)
     r"|\d{1,2}(?:[º°ª]|o(?![\p{L}]))(?:[ \t]?[A-Z](?![\p{L}]))?"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from policies.pii.word_trie import alternation
+
 
 def has_context(
     text: str, start: int, end: int, words: Iterable[str], before: int = 30, after: int = 12
@@ -30,9 +32,9 @@ class ContextWords:
         other = {w.lower() for w in words if not w.isascii()}
         parts = []
         if latin:
-            parts.append(r"(?<![A-Za-z])" + _trie(latin) + r"(?![A-Za-z])")
+            parts.append(r"(?<![A-Za-z])" + alternation(latin) + r"(?![A-Za-z])")
         if other:
-            parts.append(_trie(other))
+            parts.append(alternation(other))
         # Searched in the lower-cased text (a case-blind search is several times slower); where
         # lower-casing changes the text's length (a dotted capital I), in the text as it is.
         self._lower = re.compile("|".join(parts))
@@ -69,22 +71,3 @@ class ContextWords:
             stop += 1  # a word cut by the window is not a whole word
         return pattern.search(scanned, end, stop) is not None
 
-
-def _trie(words: Iterable[str]) -> str:
-    """One non-capturing group matching exactly ``words``, longest first at every branch."""
-    root: dict[str, dict] = {}  # type: ignore[type-arg]
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        ends_here = "" in node
-        body = branches[0] if len(branches) == 1 and not ends_here else "(?:" + "|".join(branches) + ")"
-        return body + "?" if ends_here else body
-
-    return "(?:" + emit(root) + ")"

@@ -107,6 +107,9 @@ class _Anchor:
     two_numbers: bool = False  # a house number on each side of the name (641 Dašická 688)
 
 
+_DIGIT_RE = regex.compile(r"\d")
+
+
 class StreetAddressRecognizer(RuleRecognizer):
     """Street addresses in English and other Latin-script languages, street line through country:
     0.75 for a street line that is an address on its own, 0.6 for one confirmed by its tail (unit,
@@ -123,7 +126,7 @@ class StreetAddressRecognizer(RuleRecognizer):
         if "LOCATION" not in entities:
             return []
         if (
-            not any(ch.isdigit() for ch in text)
+            _DIGIT_RE.search(text) is None
             and not ADDRESS_CONTEXT.anywhere(text)
             and (BARE_ON_HINT_RE.search(text) is None or BARE_ON_RE.search(text) is None)
         ):
