@@ -184,6 +184,9 @@ _DOB_BEFORE_RE = re.compile(
     r"(?:\bborn\b|\bbirth|\bdob\b|\bd\.o\.b\b|\bb\.d\b|出生|生日|生于|诞生)", re.IGNORECASE
 )
 _DOB_AFTER_RE = re.compile(r"\s*(?:出生|生人|生)")
+# Every birth word above, without its word boundaries: a text without any of these has no date of
+# birth, and the date pattern (month names in any case) need not run over it.
+_DOB_HINTS = ("born", "birth", "dob", "d.o.b", "b.d")
 _DOB_WINDOW = 40
 # A birth word in an earlier clause does not make this date a birth date.
 _CLAUSE_BREAK_RE = re.compile(r"[，。；;\n,]|\.\s")
@@ -202,7 +205,7 @@ class DateOfBirthRecognizer(RuleRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        if "DATE_TIME" not in entities:
+        if "DATE_TIME" not in entities or not _may_hold_a_birth_date(text):
             return []
         results: list[RecognizerResult] = []
         previous_end = 0
@@ -213,6 +216,13 @@ class DateOfBirthRecognizer(RuleRecognizer):
                 results.append(RecognizerResult("DATE_TIME", match.start(), match.end(), 0.85))
             previous_end = match.end()
         return results
+
+
+def _may_hold_a_birth_date(text: str) -> bool:
+    if "生" in text:
+        return True
+    lowered = text.lower()
+    return any(hint in lowered for hint in _DOB_HINTS)
 
 
 # IBAN length per country (SWIFT's IBAN registry, release 99, and the national IBANs of the
