@@ -94,6 +94,14 @@ BY_BEFORE_RE = regex.compile(r"(?<![\p{L}])by[ \t]*[:,]?[ \t]*$", regex.IGNORECA
 INTRO_BEFORE_RE = regex.compile(
     r"(?<![\p{L}])(?:i[ \t]am|i['’]m|this[ \t]is|it[ \t]is|meet|introducing)[ \t]{1,3}$", regex.IGNORECASE
 )
+# A caller naming themself: "this is", "it is", "I am" (not "meet": "meet Tuesday at noon").
+CALLER_BEFORE_RE = regex.compile(
+    r"(?<![\p{L}])(?:i[ \t]am|i['’]m|this[ \t]is|it[ \t]is)[ \t]{1,3}$", regex.IGNORECASE
+)
+# After "this is <name>": where the caller is from or what they do ("this is ronan from ward 9").
+INTRO_AFTER_RE = regex.compile(
+    r"[ \t,]+(?:from|calling|speaking|here|at|on[ \t]+behalf)(?![\p{L}])", regex.IGNORECASE
+)
 # Words that introduce a list of people: every name-like member of the list is a name.
 PEOPLE_LIST_BEFORE_RE = regex.compile(
     r"(?<![\p{L}])(?:(?:founders|co-?founders|authors|patients|team|attendees|participants|members|guests|"

@@ -44,8 +44,9 @@ def add_list_names(
 ) -> None:
     """Members of a list of capitalized name-like words ("Morrison, Rogers and Torres", "Usamov
     and Bowers") when one member is a name or a listed name that is no common word, or when a
-    word for people introduces the list ("founders:", "cc:"); in lower case only a list of
-    three or more listed first names ("silvana, adam, chad and caleb")."""
+    word for people introduces the list ("founders:", "team:", "cc:"; then two members may be
+    joined by a comma, and in lower case name-like words are enough); otherwise in lower case only
+    a list of three or more listed first names ("silvana, adam, chad and caleb")."""
     covered = covered_indices(names)
     index = 0
     while index < len(tokens):
@@ -59,8 +60,10 @@ def add_list_names(
         index = members[-1][1]
         if any(i in refused for a, b in members for i in range(a, b)):
             continue
-        if len(members) == 2 and "," in text[tokens[members[0][1] - 1].end : tokens[members[1][0]].start]:
-            continue  # "in Tobel, Transunion": two members need "and", "or" or "&"
+        introduced = PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
+        comma_pair = "," in text[tokens[members[0][1] - 1].end : tokens[members[1][0]].start]
+        if len(members) == 2 and comma_pair and not introduced:
+            continue  # "in Tobel, Transunion": two members need "and", "or" or "&" (or "team:" before)
         if PLACE_PREPOSITION_RE.search(text, 0, tokens[members[0][0]].start):
             continue  # "in Leon and Eyrarodda"
         if firm_of_names(text, tokens, members):
@@ -68,7 +71,6 @@ def add_list_names(
             continue  # "The Clark, Romero and Hall Orchestra", "Owens, Duran & Oneal LLP"
         words = [t for a, b in members for t in tokens[a:b] if t.shape != "initial"]
         shapes = shapes_of(words)
-        introduced = PEOPLE_LIST_BEFORE_RE.search(text, 0, tokens[members[0][0]].start) is not None
         subject_pair = (
             len(members) == 2
             and SENTENCE_START_RE.search(text, 0, tokens[members[0][0]].start) is not None
@@ -93,9 +95,9 @@ def add_list_names(
             if not subject_pair and not (
                 (len(members) >= 3 or introduced)
                 and len(firsts) == len(words)
-                and 2 * len(strong_firsts) > len(words)
+                and (introduced or 2 * len(strong_firsts) > len(words))
             ):
-                continue
+                continue  # after "team:" or "cc:" name-like words are enough: "team: buras, broussard"
         elif not shapes <= {"title", "upper"}:
             continue
         elif not (

@@ -31,8 +31,10 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from policies.pii.names_context import (
     AND_OR_RE,
     BY_BEFORE_RE,
+    CALLER_BEFORE_RE,
     DETAIL_AFTER_RE,
     FUNCTION_WORDS,
+    INTRO_AFTER_RE,
     INTRO_BEFORE_RE,
     JOIN_RE,
     LINE_END_AFTER_RE,
@@ -357,7 +359,16 @@ class PersonNameRecognizer(RuleRecognizer):
             return NOT_A_PERSON
         person_before = PERSON_BEFORE_RE.search(before) is not None or (
             INTRO_BEFORE_RE.search(before) is not None
-            and ((several and (cased or strong)) or bool(parts[0].flags & (FIRST | OBFUSCATED)))
+            and (
+                (several and (cased or strong))
+                or bool(parts[0].flags & (FIRST | OBFUSCATED))
+                # "this is ronan from ward 9", "THIS IS LYNETT CALLING": a caller names themself
+                or (
+                    bool(parts[0].flags & (NAME | UNKNOWN))
+                    and CALLER_BEFORE_RE.search(before) is not None
+                    and INTRO_AFTER_RE.match(text, stop) is not None
+                )
+            )
         )
         detail_after = owned or DETAIL_AFTER_RE.match(text, stop) is not None
         # A detail after the name alone ("... denied", "..., DOB") follows drugs and units too: a
