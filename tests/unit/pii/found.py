@@ -31,7 +31,13 @@ class CaseLike(Protocol):
     def end(self) -> int: ...
 
 
+def found_as(detector: PIIDetector, text: str, entity_type: str, min_score: float = 0.5) -> list[str]:
+    """The text of each ``entity_type`` finding in ``text`` at ``min_score`` or more (the request
+    side: 0.5)."""
+    found = detector.detect(text)
+    return [text[f.start : f.end] for f in found if f.entity_type == entity_type and f.score >= min_score]
+
+
 def people(detector: PIIDetector, text: str, min_score: float = 0.5) -> list[str]:
     """The text of each PERSON finding in ``text`` at ``min_score`` or more (the request side: 0.5)."""
-    found = detector.detect(text)
-    return [text[f.start : f.end] for f in found if f.entity_type == "PERSON" and f.score >= min_score]
+    return found_as(detector, text, "PERSON", min_score)

@@ -8,14 +8,7 @@ import pytest
 from policies.pii.analyzer import PIIDetector
 from policies.pii.config import PIIPolicy
 from policies.pii.redact_body import redact_chat_body
-
-
-def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
-    return [
-        text[f.start : f.end]
-        for f in detector.detect(text)
-        if f.entity_type == entity_type and f.score >= 0.5
-    ]
+from tests.unit.pii.found import found_as
 
 
 @pytest.mark.parametrize(
@@ -34,9 +27,9 @@ def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
 def test_account_routing_and_sort_code_numbers_after_their_word_are_bank_accounts(
     detector: PIIDetector, text: str, values: list[str]
 ) -> None:
-    found = _found(detector, text, "BANK_ACCOUNT")
+    found = found_as(detector, text, "BANK_ACCOUNT")
     for value in values:
-        assert value in found or any(value in f for f in _found(detector, text, "CREDIT_CARD")), (
+        assert value in found or any(value in f for f in found_as(detector, text, "CREDIT_CARD")), (
             value,
             found,
         )
@@ -57,7 +50,7 @@ def test_account_routing_and_sort_code_numbers_after_their_word_are_bank_account
 def test_numbers_without_an_account_word_right_before_them_are_not_accounts(
     detector: PIIDetector, text: str
 ) -> None:
-    assert _found(detector, text, "BANK_ACCOUNT") == []
+    assert found_as(detector, text, "BANK_ACCOUNT") == []
 
 
 @pytest.mark.parametrize(
@@ -74,7 +67,7 @@ def test_numbers_without_an_account_word_right_before_them_are_not_accounts(
 def test_passport_numbers_after_a_passport_word_are_found(
     detector: PIIDetector, text: str, value: str
 ) -> None:
-    assert _found(detector, text, "PASSPORT") == [value]
+    assert found_as(detector, text, "PASSPORT") == [value]
 
 
 @pytest.mark.parametrize(
@@ -89,11 +82,11 @@ def test_passport_numbers_after_a_passport_word_are_found(
 def test_no_passport_without_the_word_or_with_a_date_or_a_prc_number(
     detector: PIIDetector, text: str
 ) -> None:
-    assert _found(detector, text, "PASSPORT") == []
+    assert found_as(detector, text, "PASSPORT") == []
 
 
 def test_a_prc_passport_number_stays_cn_passport(detector: PIIDetector) -> None:
-    assert _found(detector, "passport E12345678", "CN_PASSPORT") == ["E12345678"]
+    assert found_as(detector, "passport E12345678", "CN_PASSPORT") == ["E12345678"]
 
 
 def test_accounts_and_passports_are_pseudonymized_before_the_model_sees_them(

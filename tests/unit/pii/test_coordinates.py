@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
-
-
-def _locations(detector: PIIDetector, text: str) -> list[str]:
-    return [
-        text[f.start : f.end] for f in detector.detect(text) if f.entity_type == "LOCATION" and f.score >= 0.5
-    ]
+from tests.unit.pii.found import found_as
 
 
 @pytest.mark.parametrize(
@@ -26,7 +21,7 @@ def _locations(detector: PIIDetector, text: str) -> list[str]:
     ],
 )
 def test_coordinates_are_locations(detector: PIIDetector, text: str, values: list[str]) -> None:
-    assert _locations(detector, text) == values
+    assert found_as(detector, text, "LOCATION") == values
 
 
 @pytest.mark.parametrize(
@@ -44,4 +39,4 @@ def test_coordinates_are_locations(detector: PIIDetector, text: str, values: lis
     ],
 )
 def test_clinical_values_are_not_coordinates(detector: PIIDetector, text: str) -> None:
-    assert _locations(detector, text) == []
+    assert found_as(detector, text, "LOCATION") == []

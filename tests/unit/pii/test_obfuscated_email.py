@@ -7,14 +7,7 @@ import pytest
 from policies.pii.analyzer import PIIDetector
 from policies.pii.config import PIIPolicy
 from policies.pii.redact_body import redact_chat_body
-
-
-def _emails(detector: PIIDetector, text: str) -> list[str]:
-    return [
-        text[f.start : f.end]
-        for f in detector.detect(text)
-        if f.entity_type == "EMAIL_ADDRESS" and f.score >= 0.5
-    ]
+from tests.unit.pii.found import found_as
 
 
 @pytest.mark.parametrize(
@@ -33,7 +26,7 @@ def _emails(detector: PIIDetector, text: str) -> list[str]:
     ],
 )
 def test_obfuscated_addresses_are_email_addresses(detector: PIIDetector, text: str, value: str) -> None:
-    assert _emails(detector, text) == [value]
+    assert found_as(detector, text, "EMAIL_ADDRESS") == [value]
 
 
 @pytest.mark.parametrize(
@@ -47,7 +40,7 @@ def test_obfuscated_addresses_are_email_addresses(detector: PIIDetector, text: s
     ],
 )
 def test_prose_with_at_and_dots_is_not_an_address(detector: PIIDetector, text: str) -> None:
-    assert _emails(detector, text) == []
+    assert found_as(detector, text, "EMAIL_ADDRESS") == []
 
 
 def test_an_obfuscated_address_never_reaches_the_model(detector: PIIDetector, pii_policy: PIIPolicy) -> None:

@@ -8,14 +8,7 @@ import pytest
 from policies.pii.analyzer import PIIDetector
 from policies.pii.config import PIIPolicy
 from policies.pii.redact_body import redact_chat_body
-
-
-def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
-    return [
-        text[f.start : f.end]
-        for f in detector.detect(text)
-        if f.entity_type == entity_type and f.score >= 0.5
-    ]
+from tests.unit.pii.found import found_as
 
 
 @pytest.mark.parametrize(
@@ -45,7 +38,7 @@ def _found(detector: PIIDetector, text: str, entity_type: str) -> list[str]:
 def test_identifiers_after_their_word_are_found(
     detector: PIIDetector, text: str, entity_type: str, value: str
 ) -> None:
-    assert value in _found(detector, text, entity_type)
+    assert value in found_as(detector, text, entity_type)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +60,7 @@ def test_clinical_and_banking_prose_next_to_the_words_keeps_its_numbers(
     detector: PIIDetector, text: str
 ) -> None:
     for entity_type in ("MEDICAL_RECORD_NUMBER", "INSURANCE_ID", "NATIONAL_ID"):
-        assert _found(detector, text, entity_type) == [], entity_type
+        assert found_as(detector, text, entity_type) == [], entity_type
     assert [f for f in detector.detect(text) if f.entity_type == "CREDIT_CARD"] == []
 
 
