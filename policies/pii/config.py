@@ -48,6 +48,7 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "MEDICAL_RECORD_NUMBER",
         "INSURANCE_ID",
         "NATIONAL_ID",
+        "VEHICLE_ID",
     }
 )
 _RESERVED_PREFIX = "REDACTED"

@@ -8,7 +8,8 @@ national identification numbers):
 - NATIONAL_ID: national identity and tax numbers of any country (National Insurance, SIN, PAN,
   Aadhaar, TIN/EIN/ITIN, BSN, CPF, DNI/NIE, codice fiscale, personnummer, PESEL ...);
 - card security codes (CVV, CVC, CSC: three or four digits) as CREDIT_CARD: card data no model
-  may see.
+  may see;
+- VEHICLE_ID: vehicle identification numbers (VIN, chassis number, 车架号).
 
 All at 0.85, never on shape alone (the shapes are any code's). US SSNs, PRC resident IDs and
 passports have recognizers of their own.
@@ -27,6 +28,8 @@ _ID_SHAPE_RE = regex.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9]|[.\-/](?=[A-Za-z0-9])| (?=\d|[A-Z](?![A-Za-z]))){3,29}(?![A-Za-z0-9@_])"
 )
 _CVV_SHAPE_RE = regex.compile(r"\d{3,4}(?![\dA-Za-z]|[.,/]\d)")
+# A vehicle identification number: 17 letters and digits, never I, O or Q (ISO 3779).
+_VIN_SHAPE_RE = regex.compile(r"[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![A-Za-z0-9])")
 
 _RECORD_WORDS = (
     *("mrn", "mrn#", "medical record", "medical record number", "medical record no", "med rec no"),
@@ -74,6 +77,16 @@ _CVV_WORDS = (
 )
 
 
+_VIN_WORDS = (
+    *("vin", "vin#", "vin no", "vehicle identification number", "vehicle id number", "chassis number"),
+    *("chassis no", "车架号", "车辆识别代号", "车辆识别码"),
+)
+
+
+def _looks_like_vin(value: str) -> bool:
+    return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
+
+
 def _looks_like_record(value: str) -> bool:
     # Hospitals number records by admission date too (病历号 20231105 ...): a date shape stays one.
     return letters_and_digits(value, chars=(4, 16), min_digits=4, max_letters=4, dates=True)
@@ -99,4 +112,7 @@ INSURANCE_ID = AfterWord("INSURANCE_ID", _INSURANCE_WORDS, _ID_SHAPE_RE, _looks_
 NATIONAL_ID = AfterWord("NATIONAL_ID", _NATIONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_national_id)
 #: A card's security code (CVV, CVC, CSC, 安全码): three or four digits right after the word.
 CARD_SECURITY_CODE = AfterWord("CREDIT_CARD", _CVV_WORDS, _CVV_SHAPE_RE, lambda value: True)
-RECORD_ID_KINDS = (MEDICAL_RECORD_NUMBER, INSURANCE_ID, NATIONAL_ID, CARD_SECURITY_CODE)
+#: A vehicle identification number (VIN, chassis number, 车架号): 17 letters and digits without
+#: I, O or Q. It names the car, so its keeper, as a plate does (HIPAA's vehicle identifiers).
+VEHICLE_ID = AfterWord("VEHICLE_ID", _VIN_WORDS, _VIN_SHAPE_RE, _looks_like_vin)
+RECORD_ID_KINDS = (MEDICAL_RECORD_NUMBER, INSURANCE_ID, NATIONAL_ID, CARD_SECURITY_CODE, VEHICLE_ID)

@@ -33,6 +33,8 @@ from tests.unit.pii.found import found_as
         ("personnummer 871009-3108", "NATIONAL_ID", "871009-3108"),
         ("Card ending 4242, exp 12/27, CVV 123", "CREDIT_CARD", "123"),
         ("security code: 7391", "CREDIT_CARD", "7391"),
+        ("VIN 1HGCM82633A004352 for the claim", "VEHICLE_ID", "1HGCM82633A004352"),
+        ("车架号：LSVAU2180N2183294，请核对", "VEHICLE_ID", "LSVAU2180N2183294"),
     ],
 )
 def test_identifiers_after_their_word_are_found(
@@ -54,12 +56,13 @@ def test_identifiers_after_their_word_are_found(
         "CVV check failed twice",
         "national insurance contributions rose 2% in 2024",
         "Tax ID changes on 2024-04-06",
+        "VIN check pending, no chassis number on the form",
     ],
 )
 def test_clinical_and_banking_prose_next_to_the_words_keeps_its_numbers(
     detector: PIIDetector, text: str
 ) -> None:
-    for entity_type in ("MEDICAL_RECORD_NUMBER", "INSURANCE_ID", "NATIONAL_ID"):
+    for entity_type in ("MEDICAL_RECORD_NUMBER", "INSURANCE_ID", "NATIONAL_ID", "VEHICLE_ID"):
         assert found_as(detector, text, entity_type) == [], entity_type
     assert [f for f in detector.detect(text) if f.entity_type == "CREDIT_CARD"] == []
 
