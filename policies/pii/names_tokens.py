@@ -40,6 +40,7 @@ from policies.pii.names_lexicons import (
     UNKNOWN,
     lexicon_key,
 )
+from policies.pii.recognizers_zh_pinyin import PINYIN_PHRASES
 
 # A word: letters (any script) and digits, with inner apostrophes and hyphens ("O'Brien",
 # "Garcia-Lopez", "Gonzalez's", "G0nzalez").
@@ -114,6 +115,8 @@ def not_a_person(
             if tail in PLACE_WORDS and len(parts) == 1:
                 return True  # "Mary's Hospital"
     keys = [lexicon_key(t.text).replace("-", " ") for t in tokens[index:end]]
+    if any(" ".join(keys[i : i + 2]) in PINYIN_PHRASES for i in range(len(keys) - 1)):
+        return True  # "feng shui", "yin yang", "tai chi": Chinese words in English, not Feng or Yang
     return any(" ".join(keys[:n]) in ORGANISATIONS for n in range(2, len(keys) + 1))
 
 

@@ -168,6 +168,14 @@ class ChineseNameRecognizer(RuleRecognizer):
         for pattern in (_PREFIX_RE, _SUFFIX_RE):
             for match in pattern.finditer(text):
                 start = match.start("name")
+                surname = _surname_length(match.group("name"))
+                title = next((t for t in _NAME_SUFFIX if text.startswith(t, start + surname)), None)
+                if pattern is _PREFIX_RE and surname and title is not None:
+                    # 客户王先生, 患者李女士: a surname and a title after the cue address a person; the
+                    # title is no given name (王先|生 left 生 behind)
+                    span = (start, start + surname + len(title))
+                    found[span] = max(found.get(span, 0.0), 0.8)
+                    continue
                 name = _trim_given(match.group("name"))
                 cut = boundaries
                 if len(name) < len(match.group("name")):
@@ -177,10 +185,10 @@ class ChineseNameRecognizer(RuleRecognizer):
                 if (
                     pattern is _PREFIX_RE
                     and start not in boundaries
-                    and token_start.get(start, -1) > match.start()
+                    and token_start.get(start, -1) >= match.start()
                 ):
-                    # jieba read the cue's last character and the surname as one word (联系|人马|雨):
-                    # the cue ends where the name begins.
+                    # jieba read the cue's last character and the surname as one word (联系|人马|雨),
+                    # or the whole cue and the surname (客户王|磊): the cue ends where the name begins.
                     cut = cut | {start}
                 span = self._plausible_name(text, start, start + len(name), cut, starts)
                 if span is not None and _refused_by_shape(text, span, match.start(), pattern is _PREFIX_RE):

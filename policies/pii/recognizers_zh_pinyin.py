@@ -52,7 +52,7 @@ LATIN_RE = re.compile(r"[A-Za-z]{2}")
 _LATIN_WORD_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:['’\-][A-Za-z]+)?(?![A-Za-z0-9])")
 _PINYIN_GAP_RE = re.compile(r"[ \t]{1,2}|,[ \t]")
 # Chinese words written in pinyin that are no person: two parts of a name shape, both pinyin.
-_PINYIN_PHRASES = frozenset(
+PINYIN_PHRASES = frozenset(
     (
         "hong kong,tai chi,tai ji,feng shui,yin yang,qi gong,kung fu,gong fu,dim sum,wu shu,jiao zi,bao zi,"
         "mao tai,ma jiang,mah jong,xi an,shang hai,bei jing,tian jin,guang zhou,shen zhen,hang zhou,nan jing,"
@@ -150,7 +150,7 @@ def _pinyin_pair(
         if casings != ("title", "lower"):
             return None
     a, b = first.lower(), second.lower()
-    if f"{a} {b}" in _PINYIN_PHRASES:
+    if f"{a} {b}" in PINYIN_PHRASES:
         return None
     comma = "," in text[_end:_start2]  # ZHANG, Wei: surname first
     surname_first = a in lex.surnames and _syllable_count(b, lex.syllables) > 0
