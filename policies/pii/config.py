@@ -49,6 +49,7 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "INSURANCE_ID",
         "NATIONAL_ID",
         "VEHICLE_ID",
+        "PERSONAL_ID",
     }
 )
 _RESERVED_PREFIX = "REDACTED"

@@ -9,6 +9,8 @@ national identification numbers):
   Aadhaar, TIN/EIN/ITIN, BSN, CPF, DNI/NIE, codice fiscale, personnummer, PESEL ...);
 - card security codes (CVV, CVC, CSC: three or four digits) as CREDIT_CARD: card data no model
   may see;
+- PERSONAL_ID: numbers an employer, a bank or a school gives a person (employee, customer,
+  client, student numbers, 工号, 客户号);
 - VEHICLE_ID: vehicle identification numbers (VIN, chassis number, 车架号).
 
 All at 0.85, never on shape alone (the shapes are any code's). US SSNs, PRC resident IDs and
@@ -77,6 +79,13 @@ _CVV_WORDS = (
 )
 
 
+_PERSONAL_ID_WORDS = (
+    *("employee id", "employee number", "employee no", "staff id", "staff number", "staff no"),
+    *("payroll number", "payroll no", "personnel number", "student id", "student number"),
+    *("customer id", "customer number", "customer no", "client id", "client number", "client no"),
+    *("cif", "cif number", "user id", "login id", "badge number", "工号", "员工编号", "学号", "客户号"),
+    *("客户编号", "会员号"),
+)
 _VIN_WORDS = (
     *("vin", "vin#", "vin no", "vehicle identification number", "vehicle id number", "chassis number"),
     *("chassis no", "车架号", "车辆识别代号", "车辆识别码"),
@@ -112,7 +121,17 @@ INSURANCE_ID = AfterWord("INSURANCE_ID", _INSURANCE_WORDS, _ID_SHAPE_RE, _looks_
 NATIONAL_ID = AfterWord("NATIONAL_ID", _NATIONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_national_id)
 #: A card's security code (CVV, CVC, CSC, 安全码): three or four digits right after the word.
 CARD_SECURITY_CODE = AfterWord("CREDIT_CARD", _CVV_WORDS, _CVV_SHAPE_RE, lambda value: True)
+#: Numbers an employer, a bank or a school gives a person (employee, staff, payroll, customer,
+#: client, student, CIF numbers, 工号, 客户号): four to twenty letters and digits, at least four digits.
+PERSONAL_ID = AfterWord("PERSONAL_ID", _PERSONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_insurance)
 #: A vehicle identification number (VIN, chassis number, 车架号): 17 letters and digits without
 #: I, O or Q. It names the car, so its keeper, as a plate does (HIPAA's vehicle identifiers).
 VEHICLE_ID = AfterWord("VEHICLE_ID", _VIN_WORDS, _VIN_SHAPE_RE, _looks_like_vin)
-RECORD_ID_KINDS = (MEDICAL_RECORD_NUMBER, INSURANCE_ID, NATIONAL_ID, CARD_SECURITY_CODE, VEHICLE_ID)
+RECORD_ID_KINDS = (
+    MEDICAL_RECORD_NUMBER,
+    INSURANCE_ID,
+    NATIONAL_ID,
+    PERSONAL_ID,
+    CARD_SECURITY_CODE,
+    VEHICLE_ID,
+)

@@ -34,6 +34,9 @@ from tests.unit.pii.found import found_as
         ("Card ending 4242, exp 12/27, CVV 123", "CREDIT_CARD", "123"),
         ("security code: 7391", "CREDIT_CARD", "7391"),
         ("VIN 1HGCM82633A004352 for the claim", "VEHICLE_ID", "1HGCM82633A004352"),
+        ("employee ID 00481923 in HR", "PERSONAL_ID", "00481923"),
+        ("Customer number: CN-7731902, branch Leeds", "PERSONAL_ID", "CN-7731902"),
+        ("员工工号 A0012345 的考勤", "PERSONAL_ID", "A0012345"),
         ("车架号：LSVAU2180N2183294，请核对", "VEHICLE_ID", "LSVAU2180N2183294"),
     ],
 )
@@ -57,12 +60,13 @@ def test_identifiers_after_their_word_are_found(
         "national insurance contributions rose 2% in 2024",
         "Tax ID changes on 2024-04-06",
         "VIN check pending, no chassis number on the form",
+        "customer number 3 in the queue; staff ID badge lost",
     ],
 )
 def test_clinical_and_banking_prose_next_to_the_words_keeps_its_numbers(
     detector: PIIDetector, text: str
 ) -> None:
-    for entity_type in ("MEDICAL_RECORD_NUMBER", "INSURANCE_ID", "NATIONAL_ID", "VEHICLE_ID"):
+    for entity_type in ("MEDICAL_RECORD_NUMBER", "INSURANCE_ID", "NATIONAL_ID", "VEHICLE_ID", "PERSONAL_ID"):
         assert found_as(detector, text, entity_type) == [], entity_type
     assert [f for f in detector.detect(text) if f.entity_type == "CREDIT_CARD"] == []
 
