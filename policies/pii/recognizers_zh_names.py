@@ -173,8 +173,8 @@ class ChineseNameRecognizer(RuleRecognizer):
                 if pattern is _PREFIX_RE and surname and title is not None:
                     # 客户王先生, 患者李女士: a surname and a title after the cue address a person; the
                     # title is no given name (王先|生 left 生 behind)
-                    span = (start, start + surname + len(title))
-                    found[span] = max(found.get(span, 0.0), 0.8)
+                    titled = (start, start + surname + len(title))
+                    found[titled] = max(found.get(titled, 0.0), 0.8)
                     continue
                 name = _trim_given(match.group("name"))
                 cut = boundaries
