@@ -214,12 +214,7 @@ class PIIDetector:
         The same findings as Presidio's AnalyzerEngine over the pattern recognizers
         (``_detect_patterns_reference``), for a fraction of the cost on short texts.
         """
-        try:
-            norm = normalize(text)
-            self.analyzer_calls += 1
-            return _to_findings(norm, self._scan_patterns(norm.text))
-        except Exception as exc:
-            raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
+        return self._pattern_findings(text, boost_all=True)
 
     def detect_identifiers(self, text: str) -> list[Finding]:
         """What the output filter redacts: the characters ``detect_patterns_only`` covers, for less.
@@ -230,11 +225,15 @@ class PIIDetector:
         overlapping findings names the redacted span, may differ from ``detect_patterns_only``;
         the characters covered do not (tested on the project corpus and on random mixes).
         """
+        return self._pattern_findings(text, boost_all=False)
+
+    def _pattern_findings(self, text: str, boost_all: bool) -> list[Finding]:
         try:
             norm = normalize(text)
             self.analyzer_calls += 1
-            return _to_findings(norm, self._scan_patterns(norm.text, boost_all=False))
+            return _to_findings(norm, self._scan_patterns(norm.text, boost_all))
         except Exception as exc:
+            # The cause is dropped on purpose: library messages may quote the text.
             raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
 
     def _detect_patterns_reference(self, text: str) -> list[Finding]:

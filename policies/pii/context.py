@@ -70,4 +70,3 @@ class ContextWords:
         while stop < len(text) and text[stop].isalpha() and text[stop].isascii():
             stop += 1  # a word cut by the window is not a whole word
         return pattern.search(scanned, end, stop) is not None
-

@@ -15,6 +15,7 @@ from __future__ import annotations
 import regex
 
 from policies.pii.after_word import DATE_LIKE_RE, AfterWord, letters_and_digits
+from policies.pii.recognizers_zh_ids import CN_PASSPORT_SHAPE
 
 _ACCOUNT_WORDS = (
     *("account", "accounts", "acct", "acct.", "acc no", "acc. no", "acc #", "a/c", "a/c no"),
@@ -36,7 +37,7 @@ _ACCOUNT_SHAPE_RE = regex.compile(r"(?:[A-Z]{1,4})?\d(?:[ \-]?\d){5,29}(?:[A-Z]{
 # Letters and digits of a passport number: "X12345678", "C01X00T47", "J8369854", "123456789".
 _PASSPORT_SHAPE_RE = regex.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[ \-](?=\d)){5,11}(?![A-Za-z0-9@_]|[.\-/]\d)")
 # A PRC passport number: CnPassportRecognizer reports it (CN_PASSPORT).
-_CN_PASSPORT_RE = regex.compile(r"(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E?\d{7})")
+_CN_PASSPORT_RE = regex.compile(CN_PASSPORT_SHAPE)
 
 
 def _looks_like_account(value: str) -> bool:

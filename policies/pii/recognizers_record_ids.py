@@ -101,7 +101,8 @@ def _looks_like_record(value: str) -> bool:
     return letters_and_digits(value, chars=(4, 16), min_digits=4, max_letters=4, dates=True)
 
 
-def _looks_like_insurance(value: str) -> bool:
+def _looks_like_member_number(value: str) -> bool:
+    """A number an insurer, employer or bank issues: five to twenty letters and digits."""
     return letters_and_digits(value, chars=(5, 20), min_digits=4, max_letters=10)
 
 
@@ -115,7 +116,7 @@ def _looks_like_national_id(value: str) -> bool:
 MEDICAL_RECORD_NUMBER = AfterWord("MEDICAL_RECORD_NUMBER", _RECORD_WORDS, _ID_SHAPE_RE, _looks_like_record)
 #: Health plan member, subscriber, policy, Medicare and Medicaid numbers right after their word:
 #: five to twenty letters and digits, at least four digits.
-INSURANCE_ID = AfterWord("INSURANCE_ID", _INSURANCE_WORDS, _ID_SHAPE_RE, _looks_like_insurance)
+INSURANCE_ID = AfterWord("INSURANCE_ID", _INSURANCE_WORDS, _ID_SHAPE_RE, _looks_like_member_number)
 #: National identity and tax numbers of any country right after their name: six to twenty-four
 #: letters and digits, at least four digits, not a date.
 NATIONAL_ID = AfterWord("NATIONAL_ID", _NATIONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_national_id)
@@ -123,7 +124,7 @@ NATIONAL_ID = AfterWord("NATIONAL_ID", _NATIONAL_ID_WORDS, _ID_SHAPE_RE, _looks_
 CARD_SECURITY_CODE = AfterWord("CREDIT_CARD", _CVV_WORDS, _CVV_SHAPE_RE, lambda value: True)
 #: Numbers an employer, a bank or a school gives a person (employee, staff, payroll, customer,
 #: client, student, CIF numbers, 工号, 客户号): four to twenty letters and digits, at least four digits.
-PERSONAL_ID = AfterWord("PERSONAL_ID", _PERSONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_insurance)
+PERSONAL_ID = AfterWord("PERSONAL_ID", _PERSONAL_ID_WORDS, _ID_SHAPE_RE, _looks_like_member_number)
 #: A vehicle identification number (VIN, chassis number, 车架号): 17 letters and digits without
 #: I, O or Q. It names the car, so its keeper, as a plate does (HIPAA's vehicle identifiers).
 VEHICLE_ID = AfterWord("VEHICLE_ID", _VIN_WORDS, _VIN_SHAPE_RE, _looks_like_vin)

@@ -140,6 +140,10 @@ class BankCardRecognizer(_ContextPatternRecognizer):
         return is_luhn_valid(pattern_text)
 
 
+#: A PRC passport number's shape (E/G + 8 digits, E + letter + 7 digits, D/S/P + 7 digits).
+CN_PASSPORT_SHAPE = r"[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E?\d{7}"
+
+
 class CnPassportRecognizer(_ContextPatternRecognizer):
     """PRC passport numbers (E/G + 8 digits, E + letter + 7 digits, D/S/P + 7 digits).
 
@@ -156,7 +160,7 @@ class CnPassportRecognizer(_ContextPatternRecognizer):
             patterns=[
                 Pattern(
                     "cn_passport",
-                    r"(?<![A-Za-z0-9])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E?\d{7})(?![A-Za-z0-9])",
+                    r"(?<![A-Za-z0-9])(?:" + CN_PASSPORT_SHAPE + r")(?![A-Za-z0-9])",
                     0.4,
                 ),
             ],
