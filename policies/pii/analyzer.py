@@ -37,6 +37,7 @@ from policies.pii.recognizers_coordinates import CoordinateRecognizer
 from policies.pii.recognizers_en import (
     DRIVER_LICENSE,
     EmailAddressRecognizer,
+    FastPhoneRecognizer,
     PersonNerRecognizer,
     english_pattern_recognizers,
 )
@@ -160,6 +161,11 @@ class PIIDetector:
         selected = set(registry.get_recognizers("en", entities=self._pattern_entity_types))
         self._pattern_steps = tuple(_pattern_step(r) for r in recognizers if r in selected)
         self._pattern_recognizers = {step.recognizer.id: step.recognizer for step in self._pattern_steps}
+        # detect_identifiers runs libphonenumber's recognizer last, where it skips numbers that
+        # other recognizers already cover (its parse is the costliest step of a stream chunk).
+        self._identifier_steps = tuple(
+            sorted(self._pattern_steps, key=lambda step: isinstance(step.recognizer, FastPhoneRecognizer))
+        )
         nlp = self._engine.nlp["en"]  # type: ignore[index]
         self._booster = PatternContextBooster(
             self._analyzer.context_aware_enhancer,
@@ -252,11 +258,18 @@ class PIIDetector:
         lowered: str | None = None
         plain: list[RecognizerResult] = []
         to_enhance: list[RecognizerResult] = []
-        for step in self._pattern_steps:
+        steps = self._pattern_steps if boost_all else self._identifier_steps
+        for step in steps:
             if step.may_match is not None and not step.may_match(text):
                 continue
-            # None of the pattern recognizers reads NLP artifacts; only the context enhancer does.
-            results: list[RecognizerResult] = step.recognizer.analyze(text, entities, None)  # type: ignore[arg-type]
+            results: list[RecognizerResult]
+            if not boost_all and isinstance(step.recognizer, FastPhoneRecognizer):
+                # Last in this order: numbers inside what is redacted already are not parsed.
+                covered = [(r.start, r.end) for r in plain if r.score >= _SCORE_FLOOR]
+                results = step.recognizer.analyze(text, entities, None, covered=covered)
+            else:
+                # None of the pattern recognizers reads NLP artifacts; only the context enhancer does.
+                results = step.recognizer.analyze(text, entities, None)  # type: ignore[arg-type]
             if not results:
                 continue
             _set_recognizer_id(results, step.recognizer)

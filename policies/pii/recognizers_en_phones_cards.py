@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import cast
 
 import phonenumbers
@@ -47,7 +48,19 @@ class _RememberingMatcher(phonenumbers.PhoneNumberMatcher):
     """libphonenumber's matcher, remembering its verdict on each candidate. The verdict depends on
     the candidate, the region, the leniency and the characters right before and after it (a Latin
     letter or a currency sign there rejects it): those make the key, so the matches are the same.
-    The stream filter's second look at a number, with its left context, then costs no parse."""
+    The stream filter's second look at a number, with its left context, then costs no parse.
+
+    A candidate wholly inside one of ``covered`` (spans the caller redacts anyway) is not parsed:
+    every match it could give, inner ones included, lies inside it, so no character changes."""
+
+    covered: Sequence[tuple[int, int]] = ()
+
+    def _extract_match(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
+        end = offset + len(candidate)
+        if any(start <= offset and end <= stop for start, stop in self.covered):
+            return None
+        match: phonenumbers.PhoneNumberMatch | None = super()._extract_match(candidate, offset)
+        return match
 
     def _parse_and_verify(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
         end = offset + len(candidate)
@@ -83,7 +96,10 @@ class FastPhoneRecognizer(PhoneRecognizer):
         entities: list[str],
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
+        covered: Sequence[tuple[int, int]] = (),
     ) -> list[RecognizerResult]:
+        """Presidio's analysis; with ``covered``, spans the caller redacts whatever is found in
+        them, a number wholly inside one is not looked at (the output filter's fast path)."""
         if not _PHONE_HINT_RE.search(text):
             return []
         results: list[RecognizerResult] = []
@@ -91,6 +107,7 @@ class FastPhoneRecognizer(PhoneRecognizer):
             matcher = _RememberingMatcher(
                 text, region, leniency=cast(int, self.leniency), min_candidate_length=MIN_PHONE_CANDIDATE
             )
+            matcher.covered = covered
             for match in matcher:
                 if not _IPV4_RE.fullmatch(text[match.start : match.end]):
                     result = self._get_recognizer_result(match, text, region, nlp_artifacts)  # type: ignore[no-untyped-call]

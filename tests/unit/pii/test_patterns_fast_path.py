@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from policies.errors import DetectionUnavailable
 from policies.pii.analyzer import PIIDetector
 from policies.pii.normalize import normalize
+from policies.pii.recognizers_en_phones_cards import _RememberingMatcher
 from tests.pii_corpus import Sample, generate
 
 CORPUS = generate(360, seed=7) + generate()
@@ -278,3 +279,27 @@ def test_random_texts_with_context_words_are_covered_alike(
     piece = st.one_of(st.sampled_from(context_words), st.sampled_from(_VALUES), st.sampled_from(_FILLERS))
     text = " ".join(data.draw(st.lists(piece, min_size=1, max_size=12)))
     assert _covered(detector.detect_identifiers(text)) == _covered(detector.detect_patterns_only(text))
+
+
+def test_the_output_filter_does_not_parse_a_number_a_phone_word_already_covers(
+    detector: PIIDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libphonenumber's parse is the costliest step of a stream chunk: ``detect_identifiers`` runs
+    it last and skips numbers other recognizers already redact; the request side still parses."""
+    parsed: list[str] = []
+    original = _RememberingMatcher._parse_and_verify
+
+    def counting(self: _RememberingMatcher, candidate: str, offset: int) -> object:
+        parsed.append(candidate)
+        return original(self, candidate, offset)
+
+    monkeypatch.setattr(_RememberingMatcher, "_parse_and_verify", counting)
+    covered = "please call 212 736 5000 today"
+    assert _covered(detector.detect_identifiers(covered)) == set(range(12, 24))
+    assert parsed == []
+    assert _covered(detector.detect_patterns_only(covered)) == set(range(12, 24))
+    assert parsed  # the plain path parses it
+    parsed.clear()
+    bare = "it is 212 736 5000 today"  # no phone word: only libphonenumber vouches for it
+    assert _covered(detector.detect_identifiers(bare)) == set(range(6, 18))
+    assert parsed
