@@ -194,7 +194,10 @@ class Classifier:
             return False
         for suffix, shortest in _SUFFIXES:
             if key.endswith(suffix) and len(key) - len(suffix) >= shortest:
-                if self._is_word(key[: -len(suffix)], depth - 1):
+                stem = key[: -len(suffix)]
+                if suffix == "d" and not stem.endswith("e"):
+                    continue  # "-d" follows an "e" ("agreed", "hoped"): "bowlds" is no "bowl"
+                if self._is_word(stem, depth - 1):
                     return True
         return False
 

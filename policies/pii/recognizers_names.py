@@ -422,6 +422,14 @@ class PersonNameRecognizer(RuleRecognizer):
                 )
                 if weak_before or pair:
                     return SCORE_WEAK  # "for oyinlola hussain", "srinika shermer", "oyinlola demir"
+            if (
+                shapes == {"lower"}
+                and len(parts) == 2
+                and unknown == 2
+                and long_unknowns
+                and WEAK_BEFORE_RE.search(before) is not None
+            ):
+                return SCORE_WEAK  # "to claudie bowlds", "for jayliah daigneault": two words no list knows
             return 0.0
         ner = overlaps(ner_spans, start, stop)
         if strong and unknown and (title_case or long_unknowns):
@@ -432,8 +440,14 @@ class PersonNameRecognizer(RuleRecognizer):
             return SCORE_WEAK  # "for Oluwaseun Adebayo", "FOR LATIF GLUECK", the model's ORG/GPE span
         if title_case and strong and (weak_before or ner):
             return SCORE_WEAK
-        if title_case and weak_before and parts[0].flags & FIRST_COMMON and unknown and long_unknowns:
-            return SCORE_WEAK  # "to Sandy Sprenkel"
+        if (
+            (title_case or upper_case)
+            and weak_before
+            and parts[0].flags & FIRST_COMMON
+            and unknown
+            and long_unknowns
+        ):
+            return SCORE_WEAK  # "to Sandy Sprenkel", "TO SOLACE MANKIN"
         return 0.0
 
     @staticmethod

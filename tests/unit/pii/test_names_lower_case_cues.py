@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
+from policies.pii.names_lexicons import UNKNOWN, WORD, Classifier, shipped_lexicons
+from policies.pii.recognizers_names import PersonNameRecognizer
 from tests.unit.pii.found import people
 
 
@@ -43,4 +45,46 @@ def test_a_lower_case_name_after_its_cue_is_a_name(detector: PIIDetector, text: 
     ],
 )
 def test_departments_and_placeholders_after_the_cues_are_not_names(detector: PIIDetector, text: str) -> None:
+    assert people(detector, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # Two words no list knows, in lower case, after a word that takes a person ("to", "for").
+        ("can you explain these lab results to zeyvora plinkett in plain language?", "zeyvora plinkett"),
+        ("write a sick note for kelvaro dunquist, off work until monday", "kelvaro dunquist"),
+    ],
+)
+def test_unlisted_names_in_one_casing_after_a_person_word(
+    detector: PIIDetector, text: str, name: str
+) -> None:
+    assert name in people(detector, text)
+
+
+def test_a_common_first_name_then_an_unlisted_word_in_capitals_after_a_person_word() -> None:
+    """The rules alone (the model may or may not see it): as "to Sandy Sprenkel" in title case."""
+    text = "WHY WAS THE WIRE TO SOLACE ZORVELLI FLAGGED FOR REVIEW?"
+    assert [text[s:e] for s, e, _ in PersonNameRecognizer().find(text)] == ["SOLACE ZORVELLI"]
+
+
+def test_a_d_ending_strips_only_after_an_e() -> None:
+    """"agreed" and "hoped" are words; "bowlds" (an unlisted surname here) is no form of "bowl"."""
+    classifier = Classifier(shipped_lexicons().without(frozenset({"bowlds"})))
+    assert classifier.classify("agreed") == WORD
+    assert classifier.classify("hoped") == WORD
+    assert classifier.classify("bowlds") == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "send the referral to cerner mychart today",  # hospital software
+        "switch to atorvastatin rosuvastatin if not tolerated",  # drugs
+        "the results were sent to the ward and the clinic",
+        "I am sending the form to nephrology outpatients",
+        "PLEASE SEND IT TO GRACE PERIOD REVIEW",  # a common first name, then words
+    ],
+)
+def test_words_drugs_and_software_after_a_person_word_stay_words(detector: PIIDetector, text: str) -> None:
     assert people(detector, text) == []
