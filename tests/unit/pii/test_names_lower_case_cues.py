@@ -88,3 +88,9 @@ def test_a_d_ending_strips_only_after_an_e() -> None:
 )
 def test_words_drugs_and_software_after_a_person_word_stay_words(detector: PIIDetector, text: str) -> None:
     assert people(detector, text) == []
+
+
+@pytest.mark.parametrize("analyte", ["Cortisol", "Aldosterone", "Ceruloplasmin", "Urobilinogen", "Prothrombin"])
+def test_laboratory_analytes_are_clinical_terms(analyte: str) -> None:
+    """Analytes that are no dictionary word ("Cortisol 540 nmol/L") would otherwise look like names."""
+    assert Classifier(shipped_lexicons()).classify(analyte) == WORD
