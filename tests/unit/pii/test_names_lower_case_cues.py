@@ -69,7 +69,7 @@ def test_a_common_first_name_then_an_unlisted_word_in_capitals_after_a_person_wo
 
 
 def test_a_d_ending_strips_only_after_an_e() -> None:
-    """"agreed" and "hoped" are words; "bowlds" (an unlisted surname here) is no form of "bowl"."""
+    """ "agreed" and "hoped" are words; "bowlds" (an unlisted surname here) is no form of "bowl"."""
     classifier = Classifier(shipped_lexicons().without(frozenset({"bowlds"})))
     assert classifier.classify("agreed") == WORD
     assert classifier.classify("hoped") == WORD
@@ -90,7 +90,9 @@ def test_words_drugs_and_software_after_a_person_word_stay_words(detector: PIIDe
     assert people(detector, text) == []
 
 
-@pytest.mark.parametrize("analyte", ["Cortisol", "Aldosterone", "Ceruloplasmin", "Urobilinogen", "Prothrombin"])
+@pytest.mark.parametrize(
+    "analyte", ["Cortisol", "Aldosterone", "Ceruloplasmin", "Urobilinogen", "Prothrombin"]
+)
 def test_laboratory_analytes_are_clinical_terms(analyte: str) -> None:
     """Analytes that are no dictionary word ("Cortisol 540 nmol/L") would otherwise look like names."""
     assert Classifier(shipped_lexicons()).classify(analyte) == WORD
