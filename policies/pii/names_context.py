@@ -213,6 +213,8 @@ VERB_NAMES = frozenset("will may mark bill grant pat sue rob chase page drew cal
 SENTENCE_START_RE = regex.compile(r"(?:^|[\n.!?:;]|\.[ \t])[ \t\"'(]*$")
 # The start of the text, of a line or of a field ("Name: ", "Re: ").
 FIELD_START_RE = regex.compile(r"(?:^|[\n:;>]|\.[ \t])[ \t]*$")
+# A line that opens with a name and a dash before its subject ("spragg, margeart - card replacement").
+SUBJECT_AFTER_RE = regex.compile(r"[ \t]+[-–—][ \t]+\w")
 # What may separate two parts of one name: blanks on one line, or the dot of an initial.
 JOIN_RE = regex.compile(r"[ \t]{1,3}|\.[ \t]{0,2}")
 

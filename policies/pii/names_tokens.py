@@ -23,6 +23,7 @@ from policies.pii.names_context import (
     PLACE_WORDS,
     PRODUCT_TAILS,
     SOFT_TAILS,
+    SUBJECT_AFTER_RE,
     SURNAME_PLACE_WORDS,
     THE_BEFORE_RE,
     TITLE_BEFORE_RE,
@@ -277,19 +278,30 @@ def surname_comma_first(text: str, tokens: list[Token], index: int, end: int) ->
     if surname.possessive or not surname.flags & (NAME | UNKNOWN) or not given.flags & (NAME | UNKNOWN):
         return 0
     # A field or a line that starts with the name ("Stare, Ocie - card replacement") lets a
-    # common-word surname or an unlisted first name count; elsewhere both must be listed.
+    # common-word surname or an unlisted first name count; elsewhere both must be listed. A line
+    # that opens "Surname, Given - subject" needs no list at all ("spragg, margeart - card ...").
     at_start = FIELD_START_RE.search(text, 0, surname.start) is not None
-    listed_pair = bool(surname.flags & (LAST | OBFUSCATED)) and bool(given.flags & (FIRST | FIRST_COMMON))
-    if not listed_pair and not (
+    subject_line = (
         at_start
-        and (surname.flags & (LAST | LAST_COMMON | OBFUSCATED) or given.flags & (FIRST | OBFUSCATED))
-        and (surname.flags | given.flags) & (STRONG | OBFUSCATED)
+        and SUBJECT_AFTER_RE.match(text, given.end) is not None
+        and min(len(surname.text), len(given.text)) >= 3
+        and lexicon_key(given.text) not in FUNCTION_WORDS
+    )
+    listed_pair = bool(surname.flags & (LAST | OBFUSCATED)) and bool(given.flags & (FIRST | FIRST_COMMON))
+    if (
+        not listed_pair
+        and not subject_line
+        and not (
+            at_start
+            and (surname.flags & (LAST | LAST_COMMON | OBFUSCATED) or given.flags & (FIRST | OBFUSCATED))
+            and (surname.flags | given.flags) & (STRONG | OBFUSCATED)
+        )
     ):
         return 0
     shapes = shapes_of([surname, given])
     if len(shapes) != 1 or not shapes <= {"title", "upper", "lower"}:
         return 0
-    if shapes == {"lower"} and not given.flags & (FIRST | OBFUSCATED):
+    if shapes == {"lower"} and not given.flags & (FIRST | OBFUSCATED) and not subject_line:
         return 0
     stop = end + 1
     while (

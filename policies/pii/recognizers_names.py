@@ -272,6 +272,9 @@ class PersonNameRecognizer(RuleRecognizer):
         if not first.flags & (NAME | UNKNOWN) and first.shape != "initial":
             return index, 0.0
         if first.shape in ("lower", "upper") and not first.flags & (FIRST | FIRST_COMMON | STRONG | UNKNOWN):
+            inverted = surname_comma_first(text, tokens, index, index + 1) if first.flags & NAME else 0
+            if inverted:
+                return inverted, SCORE_CONTEXT  # "dines, bianca - allergy to penicillin"
             return index, 0.0  # "add", "PLS": a common word that is only a surname does not start a name
         if lexicon_key(first.text) in FUNCTION_WORDS and not (
             first.shape == "initial" and text.startswith(".", first.end)

@@ -96,3 +96,30 @@ def test_words_drugs_and_software_after_a_person_word_stay_words(detector: PIIDe
 def test_laboratory_analytes_are_clinical_terms(analyte: str) -> None:
     """Analytes that are no dictionary word ("Cortisol 540 nmol/L") would otherwise look like names."""
     assert Classifier(shipped_lexicons()).classify(analyte) == WORD
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("spragg, margeart - card replacement request", "spragg, margeart"),  # neither listed
+        ("ZORVELLI, KELVARO - ALLERGY TO PENICILLIN", "ZORVELLI, KELVARO"),
+        ("dines, bianca - allergy to penicillin", "dines, bianca"),  # a surname that is also a word
+    ],
+)
+def test_a_line_opening_surname_comma_given_dash_subject(text: str, name: str) -> None:
+    """The rules alone: "Surname, Given - subject" at the start of a line, in one casing."""
+    assert [text[s:e] for s, e, _ in PersonNameRecognizer().find(text)] == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes, please - send it today",
+        "note, however - the dose was halved",
+        "metformin, gliclazide - continue both",
+        "cardiology, nephrology - review on friday",
+        "ok, ta - done",
+    ],
+)
+def test_words_before_a_comma_and_a_dash_are_no_inverted_name(text: str) -> None:
+    assert PersonNameRecognizer().find(text) == []
