@@ -33,7 +33,11 @@ _WEAK_WORDS = (
     "for to from with by and or vs per about re call phone email text contact tell ask notify inform "
     "remind thank met meet see saw visit visited page paged consult refer referred transfer pay paid "
     "send sent approve verify discharge admit admitted schedule book summarize summarise draft write "
-    "review behalf of"
+    "review behalf of "
+    # The same verbs done: "reviewed niel byard", "emailed kalya barcelo"; and a copula ("bed 12 is
+    # madina hawley"), where the name still needs two name-like words.
+    "reviewed called emailed texted phoned contacted notified informed reminded thanked asked told "
+    "discharged scheduled booked transferred approved verified is was"
 ).split()
 CUE_WORDS = frozenset(_TITLES) | frozenset(_PERSON_WORDS)
 # Surnames in the lists ("An", "To", "Do", "So", "And") that in lower case or capitals are words.
