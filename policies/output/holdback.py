@@ -85,7 +85,8 @@ _IDENTIFIER_NEEDS = re.compile(
             # a plate in two groups, letters then digits or digits then letters: KXR 482, 123-ABC
             r"(?<![A-Za-z0-9])[A-Z]{1,4}[ \-\u00b7\u2022]\d|\d[ \-\u00b7\u2022][A-Z]{1,5}(?![A-Za-z0-9])",
             rf"[{_CN_PROVINCE_CHARS}][A-Za-z\uff21-\uff3a\uff41-\uff5a]",  # mainland plates: 沪A7K3M2
-            r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]",  # IPv6 addresses
+            r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]",  # IPv6 addresses, MAC addresses
+            r"[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}",  # MAC addresses
             # phone numbers in Chinese numerals
             rf"[{_CN_NUMERALS}](?:{_JOIN}[{_CN_NUMERALS}\d]){{6}}",
         )
@@ -97,10 +98,10 @@ _IDENTIFIER_NEEDS = re.compile(
 _IDENTIFIER_CHAR = re.compile(f"[\\d@\\uff20{_CN_NUMERALS}{_CN_PROVINCE_CHARS}]")
 
 # What an identifier in progress is made of: ASCII and full-width Latin letters, digits of any
-# script, Chinese numerals, the characters of e-mails and IDs, a plate's middle dot, and the
-# invisible characters normalization removes.
+# script, Chinese numerals, the characters of e-mails and IDs, the colon of IPv6 and MAC
+# addresses, a plate's middle dot, and the invisible characters normalization removes.
 _IDENTIFIER_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-@()#/"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-@()#/:"
     "\u00b7\u2022\u30fb\uff20\u200b\u200c\u200d\u2060\ufeff"
     + "".join(chr(c) for c in range(0xFF21, 0xFF3B))
     + "".join(chr(c) for c in range(0xFF41, 0xFF5B))

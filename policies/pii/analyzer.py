@@ -34,6 +34,7 @@ from policies.pii.pattern_context import PatternContextBooster
 from policies.pii.recognizers_accounts import ACCOUNT_KINDS
 from policies.pii.recognizers_address_en import address_recognizers
 from policies.pii.recognizers_coordinates import CoordinateRecognizer
+from policies.pii.recognizers_devices import DEVICE_SERIAL, MacAddressRecognizer
 from policies.pii.recognizers_en import (
     DRIVER_LICENSE,
     EmailAddressRecognizer,
@@ -143,8 +144,9 @@ class PIIDetector:
             ChineseAddressRecognizer(),
             *address_recognizers(),
             *plate_recognizers(),
-            AfterWordRecognizer((DRIVER_LICENSE, *ACCOUNT_KINDS, *RECORD_ID_KINDS)),
+            AfterWordRecognizer((DRIVER_LICENSE, *ACCOUNT_KINDS, *RECORD_ID_KINDS, DEVICE_SERIAL)),
             CoordinateRecognizer(),
+            MacAddressRecognizer(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:

@@ -50,6 +50,7 @@ BUILTIN_ENTITY_TYPES = frozenset(
         "NATIONAL_ID",
         "VEHICLE_ID",
         "PERSONAL_ID",
+        "DEVICE_ID",
     }
 )
 _RESERVED_PREFIX = "REDACTED"

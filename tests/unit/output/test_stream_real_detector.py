@@ -200,3 +200,29 @@ def test_short_number_before_a_phone_does_not_let_it_through(
     released = "".join(ch for ch in out if ch.isdigit())
     assert not any(digits in released for digits in phone_digits), out
     assert out.endswith(text[-6:])  # the prose after the phone is released
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.sampled_from(
+        [
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334",  # IPv6
+            "fe80:0:0:0:200:f8ff:fe21:67cf",
+            "20:c7:51:24:47:e3",  # MAC addresses
+            "F4-43-00-02-6B-6E",
+        ]
+    ),
+    template=st.sampled_from(["login from {v} flagged", "device MAC {v} on the ward", "{v}"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=80), max_size=12),
+)
+def test_an_address_cut_at_its_colons_never_leaks_a_group(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, value: str, template: str, cuts: list[int]
+) -> None:
+    """A stream cut between the groups of an IPv6 or MAC address: the groups before the cut are
+    held with the rest, not released as text that no longer looks like an address."""
+    text = template.format(v=value)
+    out = _run(_filter(analyst_rules, real_detector), text, cuts)
+    groups = [g for g in value.replace("-", ":").replace(".", ":").split(":") if g]
+    for a, b in itertools.pairwise(groups):
+        for separator in ":-.":
+            assert f"{a}{separator}{b}" not in out, out
