@@ -206,10 +206,12 @@ def test_evasion_forms_are_stripped_before_the_engine(
 BANKING_PROMPT = (
     "Customer Jane Parker, SSN 123-45-6789, wants the refund sent to routing 021000021, account "
     "483920117 (sort code 20-45-77 for her UK account). Passport number X12345678. Her e-mail is "
-    "jane [dot] parker [at] mail [dot] com; last seen at 37.7749° N, 122.4194° W."
+    "jane [dot] parker [at] mail [dot] com; last seen at 37.7749° N, 122.4194° W, from a laptop "
+    "with MAC 20:c7:51:24:47:e3."
 )
 BANKING_VALUES = (
     "123-45-6789", "021000021", "483920117", "20-45-77", "X12345678", "parker [at]", "37.7749", "122.4194",
+    "20:c7:51",
 )  # fmt: skip
 
 
@@ -221,7 +223,7 @@ def test_accounts_passports_obfuscated_emails_and_coordinates_never_reach_the_en
     seen = _one_request(sim)
     _assert_nothing_leaked(BANKING_VALUES, seen)
     content = seen["messages"][0]["content"]
-    for token_type in ("US_SSN", "BANK_ACCOUNT", "PASSPORT", "EMAIL_ADDRESS", "LOCATION"):
+    for token_type in ("US_SSN", "BANK_ACCOUNT", "PASSPORT", "EMAIL_ADDRESS", "LOCATION", "DEVICE_ID"):
         assert re.search(rf"\[{token_type}_\d+\]", content), f"no {token_type} pseudonym in the prompt"
 
 
