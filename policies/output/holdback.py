@@ -141,9 +141,9 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
 
     The trailing word (letters, digits and the characters of e-mails and IDs, with the province
     character before a plate) may still grow, and so may groups before it that separators join to
-    it: digit groups ("415 555 " + "0132"), a plate's first group ("KXR " + "4821"), a mainland
-    plate's province and letter ("粤B " + "D12345"). Everything before that run is released at
-    once, and never more than ``window`` characters are held.
+    it: digit groups ("415 555 " + "0132"), a plate's first group ("KXR " + "4821", "278 " +
+    "MEB"), a mainland plate's province and letter ("粤B " + "D12345"). Everything before that run
+    is released at once, and never more than ``window`` characters are held.
     """
     floor = max(base, n - window)
     position = _word_start(text, n, floor)
@@ -153,7 +153,12 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
             gap -= 1
         if gap == position or gap <= floor:
             break
-        if not (position == n or _digitish(text[position]) or text[position] == "("):
+        if not (
+            position == n
+            or _digitish(text[position])
+            or text[position] == "("
+            or _capitals(text, position, n)
+        ):
             break
         before = _word_start(text, gap, floor)
         if not (
@@ -165,6 +170,15 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
     if head - 2 >= floor and text[head - 1] in _LATIN_LETTERS and text[head - 2] in _CN_PLATE_PROVINCES:
         position = head - 2
     return position
+
+
+def _capitals(text: str, position: int, n: int) -> bool:
+    """Whether one to five ASCII capitals start at ``position``, then a separator or the end: a
+    plate's second group after its digits ("278 " + "MEB")."""
+    end = position
+    while end < n and end - position <= 5 and "A" <= text[end] <= "Z":
+        end += 1
+    return 1 <= end - position <= 5 and (end == n or text[end] in _GROUP_SEPARATORS)
 
 
 def _plate_group(group: str, separators: int) -> bool:

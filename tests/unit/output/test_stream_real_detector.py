@@ -226,3 +226,18 @@ def test_an_address_cut_at_its_colons_never_leaks_a_group(
     for a, b in itertools.pairwise(groups):
         for separator in ":-.":
             assert f"{a}{separator}{b}" not in out, out
+
+
+@pytest.mark.parametrize("value", ["278 MEB", "KXR 4821", "123-ABC", "7ABC123", "ABC-1234"])
+def test_a_plate_in_two_groups_cut_anywhere_comes_out_as_whole(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, value: str
+) -> None:
+    """Digits then letters ("278 " | "MEB") are held together as letters then digits are: every
+    single cut, and every pair of cuts around the value, gives the whole text's output."""
+    text = f"License plate {value} in bay 4."
+    whole = _run(_filter(analyst_rules, real_detector), text, [])
+    assert value not in whole
+    start = text.index(value)
+    around = range(start - 2, start + len(value) + 3)
+    for cuts in [[c] for c in range(len(text) + 1)] + [[a, b] for a in around for b in around if a < b]:
+        assert _run(_filter(analyst_rules, real_detector), text, cuts) == whole, cuts
