@@ -141,9 +141,11 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
 
     The trailing word (letters, digits and the characters of e-mails and IDs, with the province
     character before a plate) may still grow, and so may groups before it that separators join to
-    it: digit groups ("415 555 " + "0132"), a plate's first group ("KXR " + "4821", "278 " +
-    "MEB"), a mainland plate's province and letter ("粤B " + "D12345"). Everything before that run
-    is released at once, and never more than ``window`` characters are held.
+    it: digit groups ("415 555 " + "0132"), a phone number before its extension ("555-0132 " +
+    "ext. 675"), a plate's first group ("KXR " + "4821", "278 " + "MEB"), a mainland plate's
+    province and letter ("粤B " + "D12345"); a written date whose year is still to come ("July 4, "
+    + "1981"). Everything before that run is released at once, and never more than ``window``
+    characters are held.
     """
     floor = max(base, n - window)
     position = _word_start(text, n, floor)
@@ -158,18 +160,55 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
             or _digitish(text[position])
             or text[position] == "("
             or _capitals(text, position, n)
+            or _extension_word(text, position, n)
         ):
             break
         before = _word_start(text, gap, floor)
         if not (
-            _digitish(text[gap - 1]) or text[gap - 1] == ")" or _plate_group(text[before:gap], position - gap)
+            _digitish(text[gap - 1])
+            or text[gap - 1] == ")"
+            or _plate_group(text[before:gap], position - gap)
+            or text[before:gap].lower() in _EXTENSION_WORDS
         ):
             break
         position = before
     head = position - 1 if position > floor and text[position - 1] in " -" else position
     if head - 2 >= floor and text[head - 1] in _LATIN_LETTERS and text[head - 2] in _CN_PLATE_PROVINCES:
         position = head - 2
+    date = _DATE_IN_PROGRESS_RE.search(text, floor, n)
+    if date is not None and date.start() < position:
+        position = date.start()  # "DOB July 4, " + "1981": the day and month go with the year
     return position
+
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+# A written date that its year may still complete, or whose year is the word in progress: a month
+# name, maybe its day ("July ", "July 4, ", "Jul. 4th ", "July 4, 19"), or a day and a month
+# ("4 July ", "4th of July, 1981 "), at the very end of the text: held until a word follows, so the
+# detector sees the year with the day and month still unreleased.
+_DATE_IN_PROGRESS_RE = regex.compile(
+    rf"(?<![A-Za-z])(?:{_MONTH}\.?[ \t]+(?:\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]*\d{{0,4}}[ \t]*)?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}\.?,?[ \t]*\d{{0,4}}[ \t]*)\Z",
+    regex.IGNORECASE | regex.REVERSE,  # from the end: most texts fail at their last characters
+)
+
+
+# A phone number's extension word ("(415) 555-0132 ext. 675"), and what it may be while it grows.
+_EXTENSION_WORDS = frozenset({"x", "ext", "ext.", "extn", "extn.", "extension"})
+_EXTENSION_PREFIXES = frozenset("extension"[:i] for i in range(1, 10)) | {"ext.", "extn", "extn."}
+
+
+def _extension_word(text: str, position: int, n: int) -> bool:
+    """Whether the word at ``position`` is an extension word after a number, or, ending the text,
+    may still become one: the number before it is held with the extension that may follow."""
+    end = position
+    while end < n and (text[end].isalpha() or text[end] == ".") and end - position <= 10:
+        end += 1
+    word = text[position:end].lower()
+    return word in _EXTENSION_WORDS or (end == n and word in _EXTENSION_PREFIXES)
 
 
 def _capitals(text: str, position: int, n: int) -> bool:

@@ -228,13 +228,25 @@ def test_an_address_cut_at_its_colons_never_leaks_a_group(
             assert f"{a}{separator}{b}" not in out, out
 
 
-@pytest.mark.parametrize("value", ["278 MEB", "KXR 4821", "123-ABC", "7ABC123", "ABC-1234"])
-def test_a_plate_in_two_groups_cut_anywhere_comes_out_as_whole(
-    real_detector: PIIDetector, analyst_rules: CompiledRules, value: str
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        *(
+            (f"License plate {plate} in bay 4.", plate)
+            for plate in ("278 MEB", "KXR 4821", "123-ABC", "7ABC123")
+        ),
+        ("DOB July 4, 1981 confirmed", "July 4, 1981"),  # the day and month wait for the year
+        ("date of birth: 4th of July, 1981.", "4th of July, 1981"),
+        ("desk (415) 555-8438 ext. 675 today", "555-8438 ext. 675"),  # the number waits for its extension
+        ("call 020 7946 0958 x 12 after lunch", "0958 x 12"),
+    ],
+)
+def test_a_value_cut_anywhere_comes_out_as_whole(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, text: str, value: str
 ) -> None:
-    """Digits then letters ("278 " | "MEB") are held together as letters then digits are: every
-    single cut, and every pair of cuts around the value, gives the whole text's output."""
-    text = f"License plate {value} in bay 4."
+    """Every single cut, and every pair of cuts around the value, gives the whole text's output:
+    a plate's digits wait for its letters, a written date's day and month for its year, a phone
+    number for its extension."""
     whole = _run(_filter(analyst_rules, real_detector), text, [])
     assert value not in whole
     start = text.index(value)
