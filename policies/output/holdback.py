@@ -8,10 +8,19 @@ some pattern recognizer needs. Names: a clause that may hold a name is held unti
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import regex
+
+from policies.pii.address_patterns_en import (
+    GLUED_SUFFIXES_SURE,
+    GLUED_SUFFIXES_UNSURE,
+    PREFIX_TYPES_SURE,
+    PREFIX_TYPES_UNSURE,
+)
+from policies.pii.normalize import INVISIBLE
+from policies.pii.word_trie import alternation
 
 
 class Span(Protocol):
@@ -66,11 +75,12 @@ _CN_NUMERALS = "〇零一幺二三四五六七八九壹贰叁肆伍陆柒捌玖"
 _CN_PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # What may stand between two digits that normalization joins: up to three separators (spaces of
 # any width, dots, dashes, minus signs) or a slash or two, plus invisible characters it removes.
-_INVISIBLE = (
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\ufeff\uffa0"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-)
+_INVISIBLE = "".join(re.escape(chr(code)) for code in sorted(INVISIBLE))
 _JOIN = rf"(?:[\s.\\\-\u2010-\u2015\u2212{_INVISIBLE}]{{0,6}}|/{{1,2}})"
+# Street types the type-first and glued forms of a street address are recognized by (Calle Mayor
+# 12, Telse-Kranz-Allee 46): a short house number there makes the text worth scanning too.
+_STREET_PREFIXES = alternation(t for t in (*PREFIX_TYPES_SURE, *PREFIX_TYPES_UNSURE) if len(t) >= 4)
+_STREET_SUFFIXES = alternation({*GLUED_SUFFIXES_SURE, *GLUED_SUFFIXES_UNSURE})
 _IDENTIFIER_NEEDS = re.compile(
     "|".join(
         (
@@ -86,7 +96,10 @@ _IDENTIFIER_NEEDS = re.compile(
             r"(?<![A-Za-z0-9])[A-Z]{1,4}[ \-\u00b7\u2022]\d|\d[ \-\u00b7\u2022][A-Z]{1,5}(?![A-Za-z0-9])",
             rf"[{_CN_PROVINCE_CHARS}][A-Za-z\uff21-\uff3a\uff41-\uff5a]",  # mainland plates: 沪A7K3M2
             r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]",  # IPv6 addresses, MAC addresses
-            r"[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}",  # MAC addresses
+            r"\d[A-Za-z]?[ \t]+[A-Z][a-z]+[ \t]+[A-Z]",  # a street address: 12 Oak Lane
+            # MAC addresses with dashes: three pairs, the first beginning with a digit (a pair with a
+            # letter first is costlier to look for at every letter of prose, and rarely alone)
+            r"\d[0-9A-Fa-f]-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-",
             # phone numbers in Chinese numerals
             rf"[{_CN_NUMERALS}](?:{_JOIN}[{_CN_NUMERALS}\d]){{6}}",
         )
@@ -102,12 +115,15 @@ _IDENTIFIER_CHAR = re.compile(f"[\\d@\\uff20{_CN_NUMERALS}{_CN_PROVINCE_CHARS}]"
 # addresses, a plate's middle dot, and the invisible characters normalization removes.
 _IDENTIFIER_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-@()#/:"
-    "\u00b7\u2022\u30fb\uff20\u200b\u200c\u200d\u2060\ufeff"
+    "\u00b7\u2022\u30fb\uff20"
+    + "".join(chr(code) for code in INVISIBLE)
     + "".join(chr(c) for c in range(0xFF21, 0xFF3B))
     + "".join(chr(c) for c in range(0xFF41, 0xFF5B))
     + _CN_NUMERALS
 )
-_LATIN_LETTERS = frozenset(ch for ch in _IDENTIFIER_CHARS if ch.isalpha() and ch not in _CN_NUMERALS)
+_LATIN_LETTERS = frozenset(
+    ch for ch in _IDENTIFIER_CHARS if ch.isalpha() and ch not in _CN_NUMERALS and ord(ch) not in INVISIBLE
+)
 # The province (or municipality) character that starts a mainland plate: 沪A7K3M2.
 _CN_PLATE_PROVINCES = frozenset(_CN_PROVINCE_CHARS)
 # Digit groups may be separated by up to three of these ("415 555 0132", "4111-1111 1111",
@@ -120,7 +136,40 @@ def worth_scanning(text: str, start: int, end: int) -> bool:
     """Could ``text[start:end]`` hold (the rest of) a structured identifier at all?"""
     if _IDENTIFIER_CHAR.search(text, start, end) is None:
         return False
-    return _IDENTIFIER_NEEDS.search(text, start, end) is not None
+    return _IDENTIFIER_NEEDS.search(text, start, end) is not None or _street_number(text, start, end)
+
+
+# A street named before its house number (Calle Mayor 12, Telse-Kranz-Allee 46, Viale Gioachino,
+# 96): a street type among the five words before a number.
+_NUMBER_START_RE = re.compile(r"(?<![\d.,/\-])\d")
+_STREET_PREFIX_WORDS = frozenset(t for t in (*PREFIX_TYPES_SURE, *PREFIX_TYPES_UNSURE) if len(t) >= 4)
+_STREET_SUFFIX_WORDS = (*GLUED_SUFFIXES_SURE, *GLUED_SUFFIXES_UNSURE)
+
+
+def _street_word(word: str) -> bool:
+    """Whether ``word`` (lower case) is a street type written first or ends with a glued one."""
+    return word in _STREET_PREFIX_WORDS or word.endswith(_STREET_SUFFIX_WORDS)
+
+
+def _street_words(words: list[str]) -> bool:
+    """Whether the last of ``words`` (lower case) ends with a glued street type or one of them is a
+    street type written first."""
+    return bool(words) and (
+        words[-1].endswith(_STREET_SUFFIX_WORDS) or not _STREET_PREFIX_WORDS.isdisjoint(words)
+    )
+
+
+def _street_number(text: str, start: int, end: int) -> bool:
+    """Whether a number in ``text[start:end]`` follows a street named before it."""
+    return next(_street_numbers(text, start, end), None) is not None
+
+
+def _street_numbers(text: str, start: int, end: int) -> Iterator[int]:
+    """Where each number in ``text[start:end]`` that follows a street named before it starts."""
+    for match in _NUMBER_START_RE.finditer(text, start, end):
+        before = text[max(0, match.start() - 48) : match.start()].lower().replace(",", " ").split()[-5:]
+        if _street_words([word.strip(".") for word in before]):
+            yield match.start()
 
 
 def unexplained(view: str, end: int, spans: Sequence[Span]) -> bool:
@@ -129,7 +178,10 @@ def unexplained(view: str, end: int, spans: Sequence[Span]) -> bool:
     for m in _IDENTIFIER_NEEDS.finditer(view, 0, end):
         if not any(span.start < m.end() and m.start() < span.end for span in spans):
             return True
-    return False
+    # A street named before its number, its words maybe only in the released text before
+    return any(
+        not any(span.start <= number < span.end for span in spans) for number in _street_numbers(view, 0, end)
+    )
 
 
 def _digitish(ch: str) -> bool:
@@ -175,10 +227,44 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
     head = position - 1 if position > floor and text[position - 1] in " -" else position
     if head - 2 >= floor and text[head - 1] in _LATIN_LETTERS and text[head - 2] in _CN_PLATE_PROVINCES:
         position = head - 2
-    date = _DATE_IN_PROGRESS_RE.search(text, floor, n)
-    if date is not None and date.start() < position:
-        position = date.start()  # "DOB July 4, " + "1981": the day and month go with the year
+    tail = text[max(floor, n - 64) : n].lower()
+    if any(month in tail for month in _MONTH_STEMS):
+        date = _DATE_IN_PROGRESS_RE.search(text, floor, n)
+        if date is not None and date.start() < position:
+            position = date.start()  # "DOB July 4, " + "1981": the day and month go with the year
+    address = _ADDRESS_IN_PROGRESS_RE.search(text, floor, n)
+    if address is not None and address.start() < position:
+        position = address.start()  # "17066 Heather " + "Grove Apt. 915": the number with its street
+    if any(_street_word(word.strip(".,")) for word in tail.split()[-10:]):
+        street = _STREET_FIRST_IN_PROGRESS_RE.search(text, floor, n)
+        if street is not None and street.start() < position:
+            position = street.start()  # "Calle Mayor " + "12": the street with its number
     return position
+
+
+_MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+# A street address that may still grow: a house number, then capitalized words, unit numbers and
+# commas up to the end of the text ("17066 Heather ", "12 Oak Lane, Springfield, IL 62"). Held
+# until a word in lower case follows, so the detector sees the number with its street.
+_UNIT_FIRST = r"(?:Flat|Unit|Apt|Apartment|Suite|Level|Shop)\.?"
+_ADDRESS_IN_PROGRESS_RE = regex.compile(
+    rf"(?<![\w.,:/\-])(?:(?:{_UNIT_FIRST}[ \t]+)?\d{{1,6}}(?:/\d{{1,6}})?[A-Za-z]?"
+    r"(?:(?:[ \t]+|,[ \t]*)(?:[\p{Lu}#][\p{L}'’.\-]*|\d{1,6}[A-Za-z]?)){0,8}"
+    rf"|{_UNIT_FIRST})[ \t,]*\Z",
+    regex.REVERSE,
+)
+# The same for a street named before its number: a street type first ("Calle Mayor ", "Rue de la
+# "), or glued to the end of the name ("Telse-Kranz-Allee "), with the number maybe begun.
+_STREET_FIRST_IN_PROGRESS_RE = regex.compile(
+    rf"(?<![\p{{L}}\-])(?:(?=\p{{Lu}})(?i:{_STREET_PREFIXES})\.?(?:[ \t]+[\p{{L}}'’\-]+){{0,4}}"
+    rf"|\p{{Lu}}[\p{{L}}\-]*(?i:{_STREET_SUFFIXES})\.?)"
+    # the house number, maybe begun, and what may follow it: "83/53", "9-4", "96 Piano 1", "12, 28013"
+    rf"(?:[ \t,]+\d{{1,5}}(?:[/\-]\d{{0,5}})?[A-Za-z]?"
+    rf"(?:(?:[ \t]+|,[ \t]*)(?:\p{{Lu}}[\p{{L}}.]*|\d{{1,5}})){{0,4}})?[ \t,]*\Z",
+    regex.REVERSE,
+)
 
 
 _MONTH = (
@@ -230,9 +316,16 @@ def _plate_group(group: str, separators: int) -> bool:
     )
 
 
+def _in_word(ch: str) -> bool:
+    """Whether ``ch`` belongs to the word in progress: an identifier character, a digit, or a letter
+    of an alphabet (a street may still grow: "Röhrdanz" + "platz 83"); not a Chinese or Japanese
+    character, which would make a whole clause one word."""
+    return ch in _IDENTIFIER_CHARS or ch.isdigit() or (ch.isalpha() and ord(ch) < 0x2E80)
+
+
 def _word_start(text: str, position: int, floor: int) -> int:
     end = position
-    while position > floor and (text[position - 1] in _IDENTIFIER_CHARS or text[position - 1].isdigit()):
+    while position > floor and _in_word(text[position - 1]):
         position -= 1
     if (
         position > floor

@@ -120,10 +120,10 @@ PREFIX_TYPES_SURE = (
     # Polish squares and estates, Romanian street words, Indonesian jalan and gang (Jl., Gg.)
     "plac osiedle intrarea soseaua șoseaua drumul splaiul aleea jalan jl jln gg"
 ).split()
-_PREFIX_TYPES_UNSURE = "avenue av boulevard bd via place plaza route cours".split()
+PREFIX_TYPES_UNSURE = "avenue av boulevard bd via place plaza route cours".split()
 # Street types of Spain, Mexico, Italy and Brazil that are also everyday words ("Cerrada", "Diagonal",
 # "Borgo", "Parque"): type first, then an address only with a tail or an address word.
-_PREFIX_TYPES_UNSURE += (
+PREFIX_TYPES_UNSURE += (
     "privada andador callejón callejon continuación continuacion circunvalación circunvalacion circuito "
     "diagonal calzada ampliación ampliacion cerrada corredor periférico periferico peatonal retorno "
     "prolongación prolongacion pasaje ronda vial pasadizo glorieta rambla travesía travesia cuesta "
@@ -133,7 +133,7 @@ _PREFIX_TYPES_UNSURE += (
     # prepositions Czech, Slovak and Polish street names start with (Pod Výšinkou, Na varte, Za Humny)
     "r pl os gang piața piata pod nad na za pri při pred před ke"
 ).split()
-_PREFIX_TYPE_RE = alternation({*PREFIX_TYPES_SURE, *_PREFIX_TYPES_UNSURE})
+_PREFIX_TYPE_RE = alternation({*PREFIX_TYPES_SURE, *PREFIX_TYPES_UNSURE})
 # The house number before a type-first street, with the comma of French usage or without (12 rue de
 # la Paix, 11, rue Guillon).
 NUMBER_BEFORE_RE = regex.compile(_EDGE + r"(?P<num>" + _NUM + r")(?P<comma>,)?[ \t]+\Z")

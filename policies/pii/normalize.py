@@ -16,7 +16,7 @@ import regex
 
 # Zero-width characters, soft hyphen, word joiners and bidi controls: invisible, and
 # used to split a number so that a pattern no longer matches it.
-_INVISIBLE = frozenset(
+INVISIBLE = frozenset(
     [
         *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
         *range(0x200B, 0x2010),  # ZWSP, ZWNJ, ZWJ, LRM, RLM
@@ -98,7 +98,7 @@ def normalize(text: str) -> NormalizedText:
     else:
         for index, ch in enumerate(text):
             code = ord(ch)
-            if code in _INVISIBLE:
+            if code in INVISIBLE:
                 continue
             if code < 0x80:
                 chars.append(ch)
@@ -106,7 +106,7 @@ def normalize(text: str) -> NormalizedText:
                 continue
             folded = unicodedata.normalize("NFKC", ch)
             for out in folded:
-                if ord(out) in _INVISIBLE:
+                if ord(out) in INVISIBLE:
                     continue
                 chars.append(_ascii_digit(out) if out.isdigit() or ord(out) > 0xFFFF else out)
                 origin.append(index)

@@ -239,6 +239,17 @@ def test_an_address_cut_at_its_colons_never_leaks_a_group(
         ("date of birth: 4th of July, 1981.", "4th of July, 1981"),
         ("desk (415) 555-8438 ext. 675 today", "555-8438 ext. 675"),  # the number waits for its extension
         ("call 020 7946 0958 x 12 after lunch", "0958 x 12"),
+        # a street address: the house number waits for its street, the street for its number
+        ("She lives at 17066 Heather Grove Apt. 915 with her son.", "17066 Heather Grove Apt. 915"),
+        ("She lives at Flat 24 586 Kevin Road with her son.", "Flat 24 586 Kevin Road"),
+        ("Send the letter to Calle Mayor 12, 28013 Madrid by Friday.", "Calle Mayor 12"),
+        ("Send the letter to Röhrdanzplatz 83/53 by Friday.", "Röhrdanzplatz 83/53"),
+        ("She lives at Theda-Junk-Allee 894 with her son.", "Theda-Junk-Allee 894"),
+        ("She lives at Röhrichtweg 52 with her son.", "Röhrichtweg 52"),  # a number under 1000
+        ("Send the letter to Rambla de Pascuala Camino 13 Puerta 4 by Friday.", "Rambla de Pascuala"),
+        ("She lives at Viale Gioachino, 96 Piano 1 with her son.", "Viale Gioachino, 96 Piano 1"),
+        # invisible characters inside a card number
+        ("card 4\u200e2\u200c2\u20662\u200d83\u20664\u20605984\u200c55\u200b51\u200b3 expires", "4\u200e2"),
     ],
 )
 def test_a_value_cut_anywhere_comes_out_as_whole(
@@ -246,7 +257,8 @@ def test_a_value_cut_anywhere_comes_out_as_whole(
 ) -> None:
     """Every single cut, and every pair of cuts around the value, gives the whole text's output:
     a plate's digits wait for its letters, a written date's day and month for its year, a phone
-    number for its extension."""
+    number for its extension, a house number for its street, invisible characters for the digits
+    around them."""
     whole = _run(_filter(analyst_rules, real_detector), text, [])
     assert value not in whole
     start = text.index(value)
