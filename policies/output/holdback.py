@@ -239,7 +239,34 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
         street = _STREET_FIRST_IN_PROGRESS_RE.search(text, floor, n)
         if street is not None and street.start() < position:
             position = street.start()  # "Calle Mayor " + "12": the street with its number
+    if _ZH_ADDRESS_MARKER_RE.search(tail[-16:]) or _ZH_ADDRESS_CUE_RE.search(text, max(0, n - 12), n):
+        position = min(position, _zh_address_start(text, max(floor, n - 48), n))
     return position
+
+
+# A Chinese address in progress: a run of Chinese characters and digits at the end of the text with
+# an address marker (province, city, district, road, number, building, room ...) among its last
+# sixteen characters is held from eight characters before its first marker (the province's or
+# city's name); right after an address word (地址, 住在, 寄到 ...) it is held before any marker.
+# Chinese has no spaces to hold to: "四川省成都市武" went out before "侯区人民南路107号".
+_ZH_ADDRESS_MARKER_RE = regex.compile(
+    "省|自治区|市|区|县|旗|镇|乡|街道|大道|路|街|巷|弄|胡同|号|栋|幢|座|楼|单元|层|室|村|组|小区|花园|大厦|公寓"
+)
+_ZH_RUN_RE = regex.compile(r"[\p{Han}\d \-#]+\Z", regex.REVERSE)
+_ZH_ADDRESS_CUE_RE = regex.compile(r"地址|住址|住在|家住|寄到|寄往|送到|送至|位于|搬到|现居|户籍|居住")
+
+
+def _zh_address_start(text: str, floor: int, n: int) -> int:
+    """Where a Chinese address that may still grow at the end of ``text`` starts; ``n`` if none."""
+    run = _ZH_RUN_RE.search(text, floor, n)
+    if run is None:
+        return n
+    marker = _ZH_ADDRESS_MARKER_RE.search(text, run.start(), n)
+    if marker is not None:
+        return max(run.start(), marker.start() - 8)
+    # No marker yet: after an address word ("地址：江" + "苏省"), the place's name is under way.
+    cue = _ZH_ADDRESS_CUE_RE.search(text, max(0, run.start() - 6), n)  # released words count too
+    return n if cue is None else max(run.start(), min(cue.end(), n))
 
 
 _MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

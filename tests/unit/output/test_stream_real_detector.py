@@ -248,6 +248,7 @@ def test_an_address_cut_at_its_colons_never_leaks_a_group(
         ("She lives at Röhrichtweg 52 with her son.", "Röhrichtweg 52"),  # a number under 1000
         ("Send the letter to Rambla de Pascuala Camino 13 Puerta 4 by Friday.", "Rambla de Pascuala"),
         ("She lives at Viale Gioachino, 96 Piano 1 with her son.", "Viale Gioachino, 96 Piano 1"),
+        ("地址：江苏省南京市鼓楼区中山北路249号25栋2406室，请送达", "江苏省南京市"),  # a Chinese address
         # invisible characters inside a card number
         ("card 4\u200e2\u200c2\u20662\u200d83\u20664\u20605984\u200c55\u200b51\u200b3 expires", "4\u200e2"),
     ],
