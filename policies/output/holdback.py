@@ -261,12 +261,13 @@ def _zh_address_start(text: str, floor: int, n: int) -> int:
     run = _ZH_RUN_RE.search(text, floor, n)
     if run is None:
         return n
-    marker = _ZH_ADDRESS_MARKER_RE.search(text, run.start(), n)
+    start: int = run.start()
+    marker = _ZH_ADDRESS_MARKER_RE.search(text, start, n)
     if marker is not None:
-        return max(run.start(), marker.start() - 8)
+        return max(start, int(marker.start()) - 8)
     # No marker yet: after an address word ("地址：江" + "苏省"), the place's name is under way.
-    cue = _ZH_ADDRESS_CUE_RE.search(text, max(0, run.start() - 6), n)  # released words count too
-    return n if cue is None else max(run.start(), min(cue.end(), n))
+    cue = _ZH_ADDRESS_CUE_RE.search(text, max(0, start - 6), n)  # released words count too
+    return n if cue is None else max(start, min(int(cue.end()), n))
 
 
 _MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
