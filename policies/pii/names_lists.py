@@ -135,8 +135,13 @@ def add_speaker_names(
     text: str, tokens: list[Token], names: dict[int, tuple[int, float]], refused: set[int]
 ) -> None:
     """Speakers of a dialogue: name-like words that open two lines or more, each followed by a
-    colon and no number ("Ubul: What a wife.\nNicole: Remember me?"), one of them a name."""
+    colon and no number ("Ubul: What a wife.\nNicole: Remember me?"), one of them a name; and a
+    single speaker whose label is a listed first name that is no common word, in any casing
+    ("zofia: is my mum's bed ready yet?"), or an unlisted capitalized one ("Oyinlola: thanks")."""
+    if ":" not in text:
+        return
     if text.count(":") < 2 or "\n" not in text:
+        _add_lone_speaker(text, tokens, names, refused)
         return
     covered = covered_indices(names)
     labels: list[tuple[int, int]] = []
@@ -162,6 +167,28 @@ def add_speaker_names(
         if tokens[a].shape == "lower" and not all(t.flags & (FIRST | FIRST_COMMON) for t in tokens[a:b]):
             continue
         names[a] = (b, SCORE_CONTEXT)
+
+
+def _add_lone_speaker(
+    text: str, tokens: list[Token], names: dict[int, tuple[int, float]], refused: set[int]
+) -> None:
+    covered = covered_indices(names)
+    for index, token in enumerate(tokens):
+        if index in covered or index in refused or not LINE_START_RE.search(text, 0, token.start):
+            continue
+        if not SPEAKER_AFTER_RE.match(text, token.end) or token.possessive:
+            continue
+        following = tokens[index + 1].text.lower() if index + 1 < len(tokens) else ""
+        if following in _RESULT_WORDS:
+            continue  # "ana: positive": a test's name (antinuclear antibodies), not a speaker
+        if token.flags & FIRST or (token.flags & UNKNOWN and token.shape == "title" and len(token.text) >= 4):
+            names[index] = (index + 1, SCORE_CONTEXT)
+
+
+_RESULT_WORDS = frozenset(
+    "positive negative pos neg normal abnormal high low raised elevated reduced pending detected "
+    "undetectable reactive nonreactive nil none borderline equivocal".split()
+)
 
 
 def add_repeated_names(

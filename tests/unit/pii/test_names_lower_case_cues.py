@@ -135,3 +135,30 @@ def test_a_line_opening_surname_comma_given_dash_subject(text: str, name: str) -
 )
 def test_words_before_a_comma_and_a_dash_are_no_inverted_name(text: str) -> None:
     assert PersonNameRecognizer().find(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("zofia: is my mum's bed ready yet?", "zofia"),  # a listed first name, in lower case
+        ("Oyinlola: thanks for the update on the refund", "Oyinlola"),  # unlisted, capitalized
+        ("> MARIA: CAN YOU CALL ME BACK?", "MARIA"),
+    ],
+)
+def test_a_single_speaker_label_is_a_name(text: str, name: str) -> None:
+    """One speaker is enough when the label is a first name no dictionary has as a word."""
+    assert [text[s:e] for s, e, _ in PersonNameRecognizer().find(text)] == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plan: discharge tomorrow",
+        "Impression: stable, no acute change",
+        "ana: positive at 1:160",  # a test's name
+        "lily: the ward is calm",  # a first name that is also a word needs two speakers
+        "maria: 120/80",
+    ],
+)
+def test_labels_tests_and_common_words_before_a_colon_are_no_speaker(text: str) -> None:
+    assert PersonNameRecognizer().find(text) == []
