@@ -166,6 +166,9 @@ def _street_number(text: str, start: int, end: int) -> bool:
 
 def _street_numbers(text: str, start: int, end: int) -> Iterator[int]:
     """Where each number in ``text[start:end]`` that follows a street named before it starts."""
+    words = text[max(0, start - 48) : end].lower().replace(",", " ").split()
+    if not any(_street_word(word.strip(".")) for word in words):
+        return  # no street type in view at all: the common case, one pass over the words
     for match in _NUMBER_START_RE.finditer(text, start, end):
         before = text[max(0, match.start() - 48) : match.start()].lower().replace(",", " ").split()[-5:]
         if _street_words([word.strip(".") for word in before]):
