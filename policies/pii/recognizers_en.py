@@ -177,6 +177,9 @@ _DATE_RE = re.compile(
     r"|(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?"
     + _MONTHS
     + r",?\s+(?:19|20)\d{2}"  # 4 March 1975
+    r"|(?:0?[1-9]|[12]\d|3[01])([-/. ])" + _MONTHS + r"\1(?:19|20)?\d{2}"  # 3-Mar-1975, 03/Mar/75
+    r"|" + _MONTHS + r"([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d{2}"  # Mar-03-1975
+    r"|(?:19|20)\d{2}([-/.])" + _MONTHS + r"\3(?:0?[1-9]|[12]\d|3[01])"  # 1975-Mar-03
     r")(?![\d])",
     re.IGNORECASE,
 )
@@ -188,8 +191,9 @@ _DOB_AFTER_RE = re.compile(r"\s*(?:出生|生人|生)")
 # birth, and the date pattern (month names in any case) need not run over it.
 _DOB_HINTS = ("born", "birth", "dob", "d.o.b", "b.d")
 _DOB_WINDOW = 40
-# A birth word in an earlier clause does not make this date a birth date.
-_CLAUSE_BREAK_RE = re.compile(r"[，。；;\n,]|\.\s")
+# A birth word in an earlier clause does not make this date a birth date. The dot after a single
+# letter ends an abbreviation ("D.O.B. 03 Mar. 75"), not a clause.
+_CLAUSE_BREAK_RE = re.compile(r"[，。；;\n,]|(?<!\b[A-Za-z])\.\s")
 
 
 class DateOfBirthRecognizer(RuleRecognizer):
@@ -319,7 +323,7 @@ _LICENSE_WORDS = (
     *("driver's license", "drivers license", "driver license", "driver's licence"),
     *("drivers licence", "driver licence", "driving license", "driving licence", "driver's lic"),
     *("driver lic", "dl#", "dl #", "dl no", "dl number", "dl:", "d.l.", "licence number"),
-    *("license number", "licence no", "license no", "lic no", "lic. no"),
+    *("license number", "licence no", "license no", "lic no", "lic. no", "license", "licence"),
     *("驾照", "驾驶证", "驾驶执照"),
 )
 _LICENSE_SHAPE_RE = regex.compile(

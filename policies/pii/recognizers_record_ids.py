@@ -44,7 +44,7 @@ _INSURANCE_WORDS = (
     *("member id", "member number", "member no", "membership number", "membership no"),
     *("subscriber id", "subscriber number", "insurance id", "insurance member", "insurance policy"),
     *("insurance card", "health insurance number", "health insurance no", "health plan id"),
-    *("beneficiary id",),
+    *("beneficiary id", "beneficiary identifier", "medicare beneficiary identifier"),
     *("beneficiary number", "policy number", "policy no", "policy #", "medicare", "medicare number"),
     *("medicaid", "medicaid number", "medicaid id", "mbi", "versichertennummer", "carte vitale"),
     *("医保卡号", "医保号", "医保卡", "社保卡号", "社保号", "保单号", "参保号"),
