@@ -70,6 +70,11 @@ def shape_of(word: str) -> str:
         if word.isupper():
             return "upper"
         return "title" if word[0].isupper() else "other"
+    return shape_by_letters(word)
+
+
+def shape_by_letters(word: str) -> str:
+    """``shape_of`` decided letter by letter (any word; what its fast path must agree with)."""
     letters = [ch for ch in word if ch.isalpha()]
     if len(letters) == 1 and len(word) == 1:
         return "initial"
