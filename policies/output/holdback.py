@@ -19,6 +19,7 @@ from policies.pii.address_patterns_en import (
     PREFIX_TYPES_SURE,
     PREFIX_TYPES_UNSURE,
 )
+from policies.pii.date_shapes import MONTHS
 from policies.pii.normalize import INVISIBLE
 from policies.pii.word_trie import alternation
 
@@ -199,8 +200,9 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
     it: digit groups ("415 555 " + "0132"), a phone number before its extension ("555-0132 " +
     "ext. 675"), a plate's first group ("KXR " + "4821", "278 " + "MEB"), a mainland plate's
     province and letter ("粤B " + "D12345"); a written date whose year is still to come ("July 4, "
-    + "1981"). Everything before that run is released at once, and never more than ``window``
-    characters are held.
+    + "1981"); a street address in progress ("17066 Heather " + "Grove", "Calle Mayor " + "12"); a
+    Chinese address from its place name ("四川省成都市武" + "侯区"). Everything before that run is
+    released at once, and never more than ``window`` characters are held.
     """
     floor = max(base, n - window)
     position = _word_start(text, n, floor)
@@ -298,17 +300,13 @@ _STREET_FIRST_IN_PROGRESS_RE = regex.compile(
 )
 
 
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
 # A written date that its year may still complete, or whose year is the word in progress: a month
 # name, maybe its day ("July ", "July 4, ", "Jul. 4th ", "July 4, 19"), or a day and a month
 # ("4 July ", "4th of July, 1981 "), at the very end of the text: held until a word follows, so the
 # detector sees the year with the day and month still unreleased.
 _DATE_IN_PROGRESS_RE = regex.compile(
-    rf"(?<![A-Za-z])(?:{_MONTH}\.?[ \t]+(?:\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]*\d{{0,4}}[ \t]*)?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}\.?,?[ \t]*\d{{0,4}}[ \t]*)\Z",
+    rf"(?<![A-Za-z])(?:{MONTHS}[ \t]+(?:\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]*\d{{0,4}}[ \t]*)?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{MONTHS},?[ \t]*\d{{0,4}}[ \t]*)\Z",
     regex.IGNORECASE | regex.REVERSE,  # from the end: most texts fail at their last characters
 )
 

@@ -18,6 +18,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from policies.pii.after_word import AfterWord
 from policies.pii.context import ContextWords
+from policies.pii.date_shapes import MONTHS
 from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_email_obfuscated import ObfuscatedEmailRecognizer
 from policies.pii.recognizers_en_phones_cards import (
@@ -163,23 +164,19 @@ def _issued_ssn(digits: str) -> bool:
     )
 
 
-_MONTHS = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
 _DATE_RE = re.compile(
     r"(?<![\d.])(?:"
     r"(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"  # 1975-03-04
     r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)?\d{2}"  # 03/04/1975
     r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # 19750304
     r"|(?:19|20)\d{2}\s*年\s*(?:0?[1-9]|1[0-2])\s*月\s*(?:0?[1-9]|[12]\d|3[01])\s*[日号]"  # 1975年3月4日
-    r"|" + _MONTHS + r"\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}"  # March 4, 1975
+    r"|" + MONTHS + r"\s+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}"  # March 4, 1975
     r"|(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    + _MONTHS
+    + MONTHS
     + r",?\s+(?:19|20)\d{2}"  # 4 March 1975
-    r"|(?:0?[1-9]|[12]\d|3[01])([-/. ])" + _MONTHS + r"\1(?:19|20)?\d{2}"  # 3-Mar-1975, 03/Mar/75
-    r"|" + _MONTHS + r"([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d{2}"  # Mar-03-1975
-    r"|(?:19|20)\d{2}([-/.])" + _MONTHS + r"\3(?:0?[1-9]|[12]\d|3[01])"  # 1975-Mar-03
+    r"|(?:0?[1-9]|[12]\d|3[01])([-/. ])" + MONTHS + r"\1(?:19|20)?\d{2}"  # 3-Mar-1975, 03/Mar/75
+    r"|" + MONTHS + r"([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d{2}"  # Mar-03-1975
+    r"|(?:19|20)\d{2}([-/.])" + MONTHS + r"\3(?:0?[1-9]|[12]\d|3[01])"  # 1975-Mar-03
     r")(?![\d])",
     re.IGNORECASE,
 )
