@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -77,16 +78,20 @@ def test_no_single_cut_leaks_an_identifier(
     real_detector: PIIDetector, analyst_rules: CompiledRules, template: str
 ) -> None:
     """The property above, exhaustively for one cut and more strictly: every value in every
-    template cut at every position, and no five of its digits in a row get out (hypothesis's
-    random cuts favour small positions)."""
+    template cut at every position gives the whole text's output (hypothesis's random cuts favour
+    small positions, and a value's first group going out alone would pass its checks)."""
     for _, value in VALUES:
         text = template.format(v=value)
+        whole = _any_marker(_run(_filter(analyst_rules, real_detector), text, []))
+        assert value not in whole
         for cut in range(len(text) + 1):
-            out = _run(_filter(analyst_rules, real_detector), text, [cut])
-            digits = "".join(ch for ch in value if ch.isdigit())
-            released = "".join(ch for ch in out if ch.isdigit())  # the templates hold no digits
-            assert value not in out, (cut, out)
-            assert not any(digits[i : i + 5] in released for i in range(len(digits) - 4)), (cut, out)
+            # The same characters go out as from the whole text (a cut may change which type
+            # names a value: "297-54-2364" is a phone whole, an SSN with "The number is" alone).
+            assert _any_marker(_run(_filter(analyst_rules, real_detector), text, [cut])) == whole, cut
+
+
+def _any_marker(out: str) -> str:
+    return re.sub(r"\[REDACTED_[A-Z_]+\]", "[REDACTED]", out)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
