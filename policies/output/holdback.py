@@ -136,8 +136,38 @@ _MAX_SEPARATORS = 3
 def worth_scanning(text: str, start: int, end: int) -> bool:
     """Could ``text[start:end]`` hold (the rest of) a structured identifier at all?"""
     if _IDENTIFIER_CHAR.search(text, start, end) is None:
-        return False
+        # An e-mail address written to slip past a filter holds no "@" and no digit.
+        return (
+            _may_be_obfuscated(text[start:end].lower())
+            and _OBFUSCATED_AT_RE.search(text, start, end) is not None
+        )
     return _IDENTIFIER_NEEDS.search(text, start, end) is not None or _street_number(text, start, end)
+
+
+# What an obfuscated e-mail address holds ("jane [dot] parker [at] mail [dot] com", "jane(at)corp",
+# "john . doe @ example . com" has its "@"): a bracketed "at", "dot" or "@", or the word "dot".
+_OBFUSCATED_AT_RE = re.compile(
+    r"[\[({<]\s*(?:at|dot|@)\s*[\])}>]|(?<![A-Za-z])dot(?![A-Za-z])", re.IGNORECASE
+)
+_OBFUSCATION_MARKS = ("dot", "at]", "at)", "at}", "at>", "@")
+
+
+def _may_be_obfuscated(lowered: str) -> bool:
+    """A cheap first test for ``_OBFUSCATED_AT_RE`` on lower-cased text (most prose has none)."""
+    return any(mark in lowered for mark in _OBFUSCATION_MARKS)
+
+
+# One in progress at the end of the text: words joined by bracketed or spaced "at", "dot", "@" or
+# ".", the last maybe begun, or a word before a bracket that may still become "[at]" or "[dot]".
+# Held whole, so its first part does not go out before the rest.
+_EMAIL_WORD = r"(?<![\w.+\-])[\w.+\-]+"
+_EMAIL_JOIN = r"(?:\s*[\[({<]\s*(?:at|dot|@|\.)\s*[\])}>]\s*|\s+(?:at|dot|@|\.)\s+|\s+[@.]|[@.]\s+)"
+_EMAIL_BRACKET_BEGUN = r"[ \t]*[\[({<][ \t]*(?:at|dot|a|d|do|@|\.)?[ \t]*"
+_OBFUSCATED_EMAIL_IN_PROGRESS_RE = regex.compile(
+    rf"{_EMAIL_WORD}(?:(?:{_EMAIL_JOIN}[\w\-]*)+(?:{_EMAIL_BRACKET_BEGUN}|[ \t]*)|{_EMAIL_BRACKET_BEGUN})\Z",
+    regex.IGNORECASE | regex.REVERSE,
+)
+_BRACKET_BEGUN_RE = regex.compile(rf"{_EMAIL_BRACKET_BEGUN}\Z", regex.IGNORECASE | regex.REVERSE)
 
 
 # A street named before its house number (Calle Mayor 12, Telse-Kranz-Allee 46, Viale Gioachino,
@@ -182,6 +212,8 @@ def unexplained(view: str, end: int, spans: Sequence[Span]) -> bool:
     for m in _IDENTIFIER_NEEDS.finditer(view, 0, end):
         if not any(span.start < m.end() and m.start() < span.end for span in spans):
             return True
+    if _OBFUSCATED_AT_RE.search(view, 0, end) and not spans:
+        return True  # "[at] corp [dot] io": the address's first word may be in the released text
     # A street named before its number, its words maybe only in the released text before
     return any(
         not any(span.start <= number < span.end for span in spans) for number in _street_numbers(view, 0, end)
@@ -244,6 +276,17 @@ def identifier_hold(text: str, base: int, n: int, window: int) -> int:
         street = _STREET_FIRST_IN_PROGRESS_RE.search(text, floor, n)
         if street is not None and street.start() < position:
             position = street.start()  # "Calle Mayor " + "12": the street with its number
+    if (
+        _may_be_obfuscated(tail)
+        or " . " in tail
+        or (
+            any(bracket in tail[-8:] for bracket in "[({<")
+            and _BRACKET_BEGUN_RE.search(text, max(floor, n - 8), n)
+        )
+    ):
+        email = _OBFUSCATED_EMAIL_IN_PROGRESS_RE.search(text, floor, n)
+        if email is not None and email.start() < position:
+            position = email.start()  # "jane [dot] parker " + "[at] mail [dot] com"
     if _ZH_ADDRESS_MARKER_RE.search(tail[-16:]) or _ZH_ADDRESS_CUE_RE.search(text, max(0, n - 12), n):
         position = min(position, _zh_address_start(text, max(floor, n - 48), n))
     return position
