@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import signal
 import stat
 import subprocess
@@ -109,7 +110,7 @@ def test_launch_supervises_the_engine_and_stops_it_on_sigterm(tmp_path: Path) ->
     launcher = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert launcher.stdout is not None
-        ready = json.loads(launcher.stdout.readline())
+        ready = json.loads(_first_line(launcher, timeout_s=120))
         key = (tmp_path / "keys" / KEY_FILE).read_text()
         headers = {"Authorization": f"Bearer {key}"}
         assert ready["url"] == f"http://127.0.0.1:{port}"
@@ -133,3 +134,16 @@ def test_launch_supervises_the_engine_and_stops_it_on_sigterm(tmp_path: Path) ->
         if launcher.poll() is None:
             launcher.kill()
             launcher.wait()
+
+
+def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
+    """The process's first line of output; a clear failure (with its stderr) instead of a hang
+    when none comes: a launcher whose engine never gets healthy supervises it forever."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout_s):
+            process.kill()
+            _, err = process.communicate()
+            pytest.fail(f"no ready line within {timeout_s} s; launcher stderr:\n{err[-3000:]}")
+    return process.stdout.readline()
