@@ -1,7 +1,7 @@
 """The passthrough floor: the gateway's HTTP stack with nothing of the gateway in it.
 
 A Litestar app with one route that forwards the request body to the upstream with aiohttp and
-relays the answer (whole, or as an SSE stream), served by uvicorn on uvloop with the h11 parser,
+relays the answer (whole, or as an SSE stream), served by uvicorn on uvloop with the httptools parser,
 as ``gateway serve`` is. No authentication, no checks, no audit, no PII: what a proxy built on
 this stack cannot go below. ``make bench`` measures it beside the gateway, so the gateway's own
 cost shows as its distance from this row.
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level="warning",
         access_log=False,
-        http="h11",
+        http="httptools",
         loop="none",
     )
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -214,6 +214,7 @@ def _run_server(
     import structlog
     import uvicorn
 
+    from gateway.http_protocol import GatewayHttpProtocol
     from gateway.logging import configure_logging
 
     configure_logging(settings.logging.level)
@@ -229,10 +230,8 @@ def _run_server(
         "access_log": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
-        # h11, not httptools: httptools answers some malformed requests itself (control characters
-        # in a header, a Content-Length shorter than the body) with a plain-text 400, where the
-        # gateway's own checks give the OpenAI error shape.
-        "http": "h11",
+        # httptools, with refusals of its own in the OpenAI error shape and a bounded head.
+        "http": GatewayHttpProtocol,
     }
     if sock is None:
         # Each worker process builds its own app from the same validated settings.

@@ -249,7 +249,9 @@ def test_data_subject_with_control_characters_is_refused(stack: Stack, subject: 
         json=_chat(),
     )
     error = _assert_openai_4xx(response, 400)
-    assert error["code"] == "invalid_data_subject"
+    # The HTTP parser refuses most control characters in a header value before the app sees them
+    # (the same OpenAI error shape); those it lets through, the gateway's own check refuses.
+    assert error["code"] in {"invalid_data_subject", "malformed_http"}, error
     assert stack.forwarded() == []
 
 

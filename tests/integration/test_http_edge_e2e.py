@@ -313,6 +313,75 @@ def test_malformed_content_length_is_400(stack: Stack, length: bytes) -> None:
     assert '"status": 500' not in stack.gw.log_text()[offset:]
 
 
+# ----------------------------------------------------------------------------- what the HTTP parser refuses
+
+
+def _refusal(raw: bytes, status: int, code: str) -> None:
+    got, headers, body = _first_response(raw)
+    assert got == status and headers["content-type"] == "application/json", raw[:300]
+    error = json.loads(body)["error"]
+    assert set(error) == ERROR_KEYS and error["code"] == code, error
+
+
+def test_a_request_the_parser_refuses_gets_the_openai_error_shape(stack: Stack) -> None:
+    stack.sim.clear()
+    request = _post(stack, CHAT, str(len(CHAT)).encode()).replace(
+        b"Host: gateway\r\n", b"Host: gateway\r\nX-Odd: a\x01b\r\n"
+    )
+    _refusal(_raw_exchange(stack, request, then="shutdown"), 400, "malformed_http")
+    assert stack.sim.requests() == []
+
+
+def _send_head_without_end(stack: Stack, start: bytes, piece: bytes, total: int) -> bytes:
+    """Send ``start`` then ``piece`` again and again (a head that never ends) until the gateway
+    answers and closes, or ``total`` bytes have gone; returns what it answered."""
+    with socket.create_connection(stack.address, timeout=30) as sock:
+        sent = 0
+        try:
+            sock.sendall(start)
+            while sent < total:
+                sock.sendall(piece)
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the gateway refused and closed while the head was still coming
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        return received
+
+
+@pytest.mark.parametrize(
+    ("start", "piece"),
+    [
+        (b"POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n", b"X-Filler: " + b"a" * 990 + b"\r\n"),
+        (b"GET /v1/models?q=", b"a" * 1000),
+    ],
+    ids=["headers without end", "request line without end"],
+)
+def test_a_head_without_end_is_431_and_the_gateway_serves_on(
+    stack: Stack, start: bytes, piece: bytes
+) -> None:
+    answer = _send_head_without_end(stack, start, piece, total=4 * 1024 * 1024)
+    _refusal(answer, 431, "headers_too_large")
+    response = httpx.post(
+        stack.gw.url + "/v1/chat/completions", headers=[_bearer(stack.keys["service"])], json=json.loads(CHAT)
+    )
+    assert response.status_code == 200
+
+
+def test_a_head_just_under_the_bound_is_served(stack: Stack) -> None:
+    filler = [(f"X-Filler-{i}", "a" * 1000) for i in range(50)]  # about 51 KB of headers
+    response = httpx.post(
+        stack.gw.url + "/v1/chat/completions",
+        headers=[_bearer(stack.keys["service"]), *filler],
+        json=json.loads(CHAT),
+    )
+    assert response.status_code == 200, response.text[:300]
+
+
 def test_gateway_serves_on_and_never_logged_a_server_error(stack: Stack) -> None:
     response = httpx.post(
         stack.gw.url + "/v1/chat/completions", headers=[_bearer(stack.keys["service"])], json=json.loads(CHAT)
