@@ -7,7 +7,9 @@ through the shipped default rules:
 * rules only (a caller without pii:unmask, no detector);
 * rules + pseudonym restoration (pii:unmask);
 * rules + restoration + a regex PII detector with a 96-character window (the input step's bound);
-* rules + restoration + the real ``PIIDetector.detect_identifiers`` (as the gateway runs it);
+* rules + restoration + the real ``PIIDetector.detect_identifiers``;
+* the same plus names by the name rules around each name in progress (``pii.stream_names``, as
+  the gateway runs it by default);
 * the same plus NER clause by clause (``pii.stream_ner``).
 
 "Added TTFT" is the time from the first chunk arriving to the first byte released, assuming the
@@ -145,6 +147,15 @@ def main() -> None:
         real = PIIDetector(load_default_pii_policy(), b"b" * 32, 100)
         configs["rules+restore+PIIDetector"] = lambda: StreamFilter(
             rules, RESTORE, real.detect_identifiers, real.max_pattern_length
+        )
+        # pii.stream_names (the default): the name rules around each name in progress.
+        configs["...+names by rules (default)"] = lambda: StreamFilter(
+            rules,
+            RESTORE,
+            real.detect_identifiers,
+            real.max_pattern_length,
+            name_detector=real.detect_names_by_rules,
+            name_holds="run",
         )
         # pii.stream_ner: NER once per clause that could hold a name (held until it ends). No cache:
         # every run feeds the same text, and a real answer's clauses are new text.

@@ -96,8 +96,11 @@ class PIISettings(_Section, frozen=True, kw_only=True):
     enabled: bool = True
     # Run NER (names) on whole non-streaming answers too, not only pattern recognizers (~2-4 ms).
     answer_ner: bool = True
-    # Look for names (NER) in streamed answers too: a clause that could hold a name is held until
-    # it ends, so text arrives clause by clause instead of token by token. Off: identifiers only.
+    # Look for names in streamed answers with the name rules (no NER): only a name in progress (a
+    # run of capitalized words) is held, until the next lower-case word; Chinese clause by clause.
+    stream_names: bool = True
+    # Look for names with NER in streamed answers instead: a clause that could hold a name is held
+    # until it ends, so text arrives clause by clause instead of token by token.
     stream_ner: bool = False
     # Time limit of one detection step, from when it starts running; an overrun step is stopped.
     timeout_s: Seconds = 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gateway.pipeline.context import Exchange
 from gateway.pipeline.shapes import append_channel_text, blank_choice, must_forward, text_fields
@@ -15,9 +15,11 @@ Detect = Callable[[str], Sequence[Any]]
 
 @dataclass(frozen=True)
 class FilterSettings:
-    """The site settings the output filter depends on (``pii.answer_ner``, ``pii.stream_ner``)."""
+    """The site settings the output filter depends on (``pii.answer_ner``, ``pii.stream_names``,
+    ``pii.stream_ner``)."""
 
     answer_ner: bool = True
+    stream_names: bool = True
     stream_ner: bool = False
 
 
@@ -25,9 +27,10 @@ def make_filter(exchange: Exchange, settings: FilterSettings, *, streaming: bool
     """The output filter for this caller: restore only with ``pii:unmask``; redact leaked PII.
 
     Only the tokens this request issued are tokens; any other token shape in the answer is text.
-    Streams look for structured identifiers only (per-chunk budget) unless ``stream_ner`` adds
-    NER clause by clause; whole answers get the full detector, NER included, over all their text
-    when ``answer_ner`` is on, so names the model produced on its own are caught there too.
+    Streams look for structured identifiers chunk by chunk and, with ``stream_names``, for names
+    with the name rules around each name in progress (``stream_ner``: with NER, clause by clause,
+    instead); whole answers get the full detector, NER included, over all their text when
+    ``answer_ner`` is on, so names the model produced on its own are caught there too.
     Everything comes from the exchange's context (rules, profile, detector snapshot).
     """
     context = exchange.context
@@ -36,6 +39,7 @@ def make_filter(exchange: Exchange, settings: FilterSettings, *, streaming: bool
     restore = issued if exchange.pseudonyms is not None and authz.may_unmask else None
     detector: Detect | None = None
     names: Detect | None = None
+    name_holds: Literal["clause", "run"] = "clause"
     max_len = 0
     whole_ner = not streaming and settings.answer_ner
     if context.detector is not None:
@@ -48,6 +52,9 @@ def make_filter(exchange: Exchange, settings: FilterSettings, *, streaming: bool
         detector = unless_allowed(full if whole_ner else context.detector.detect_identifiers)
         if streaming and settings.stream_ner:
             names = unless_allowed(full)
+        elif streaming and settings.stream_names:
+            names = unless_allowed(context.detector.detect_names_by_rules)
+            name_holds = "run"
         max_len = context.detector.max_pattern_length
     return StreamFilter(
         authz.output_rules,
@@ -55,6 +62,7 @@ def make_filter(exchange: Exchange, settings: FilterSettings, *, streaming: bool
         detector=detector,
         max_entity_len=max_len,
         name_detector=names,
+        name_holds=name_holds,
         issued_tokens=tuple(issued),
         detector_scans_prose=whole_ner,
     )

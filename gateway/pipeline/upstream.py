@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def filter_settings(services: Services) -> FilterSettings:
     """The output filter's settings from the site's (static) settings."""
     pii = services.settings.pii
-    return FilterSettings(answer_ner=pii.answer_ner, stream_ner=pii.stream_ner)
+    return FilterSettings(answer_ner=pii.answer_ner, stream_names=pii.stream_names, stream_ner=pii.stream_ner)
 
 
 def usage_of(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -27,7 +27,10 @@ whole clause once (with the part of it already released, when the hint came late
 initials ("Dr. ", "J. ") do not end a clause. A clause longer than
 ``max_clause_len`` characters is released half a window at a time, the detector seeing the whole
 held text each time, so a name across the cut is held back whole. This trades up to a clause of
-delay for coverage.
+delay for coverage. With ``name_holds="run"`` (a detector that decides from the words around a
+name, such as the name rules) only the name in progress is held: the clause's last run of
+capitalized words until a lower-case word, a digit or the clause's end follows it
+(:mod:`policies.output.name_runs`); clauses with Chinese characters are still held whole.
 
 Decisions are recorded only for text as it is released, so each match is counted once. Nothing
 in a decision, result or exception holds matched text. How long each kind of text is held is
@@ -51,6 +54,7 @@ from policies.output.holdback import (
     unexplained,
     worth_scanning,
 )
+from policies.output.name_runs import name_run_hold
 from policies.output.restore import RestoreTable, prepare_restore_map, token_value
 
 __all__ = [
@@ -139,7 +143,9 @@ class StreamFilter:
     ``detector`` finds leaked PII in a string; ``max_entity_len`` bounds the length of what it can
     find; with ``detector_scans_prose`` (it also finds names) it runs on all text, otherwise only
     on text that could hold a structured identifier. ``detector_stride`` (characters) trades a
-    little more delay for fewer detector calls.
+    little more delay for fewer detector calls. ``name_detector`` finds names in clauses held
+    whole (``name_holds="clause"``) or, for a detector that needs only a name's neighbouring
+    words, in text held only while a name may be in progress (``"run"``).
     """
 
     def __init__(
@@ -154,6 +160,7 @@ class StreamFilter:
         max_clause_len: int = 400,
         issued_tokens: Iterable[str] = (),
         detector_scans_prose: bool = False,
+        name_holds: Literal["clause", "run"] = "clause",
     ) -> None:
         if detector_stride < 0:
             raise ValueError("detector_stride must not be negative")
@@ -173,6 +180,7 @@ class StreamFilter:
         self._stride = detector_stride if detector is not None else 0
         self._name_detector = name_detector
         self._clause_window = max_clause_len if name_detector is not None else 0
+        self._name_hold = clause_hold if name_holds == "clause" else name_run_hold
         self._channels: dict[str, _Channel] = {}
         self._counts: dict[tuple[str, DecisionAction], int] = {}
         self._blocked = False
@@ -387,7 +395,7 @@ class StreamFilter:
         Values the pattern detector already found are not added twice."""
         assert self._name_detector is not None
         n = len(text)
-        cut, forced = (n, False) if final else clause_hold(text, base, n, self._clause_window)
+        cut, forced = (n, False) if final else self._name_hold(text, base, n, self._clause_window)
         seen = n if forced else cut
         if cut <= base or not NAME_HINT.search(text, base, seen):
             return cut
