@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import regex
+
 from policies.output.config import LEFT_CONTEXT, CompiledRules, ContentRule
 from policies.output.holdback import (
     CLAUSE_END,
@@ -54,7 +56,7 @@ from policies.output.holdback import (
     unexplained,
     worth_scanning,
 )
-from policies.output.name_runs import name_run_hold
+from policies.output.name_runs import PARTICLES, name_run_hold
 from policies.output.restore import RestoreTable, prepare_restore_map, token_value
 
 __all__ = [
@@ -73,6 +75,8 @@ DecisionAction = Literal["redact", "block", "flag", "restore", "pii_redact"]
 # When two findings overlap, the one with the higher rank decides what replaces the region.
 _RANK = {"block": 5, "redact": 4, "pii_redact": 3, "restore": 2, "keep": 1, "flag": 0}
 _REPLACING = _RANK["pii_redact"]
+# The words of a name found in a stream, looked for again later in it.
+_NAME_WORD_RE = regex.compile(r"[\p{L}\p{M}\d][\p{L}\p{M}\d'’]*")
 #: Released characters the detector sees again when a context word may matter: the recognizers
 #: look up to 40 characters back for one ("SSN", "plate no.", "date of birth", "电话").
 DETECTOR_CONTEXT = 48
@@ -181,6 +185,11 @@ class StreamFilter:
         self._name_detector = name_detector
         self._clause_window = max_clause_len if name_detector is not None else 0
         self._name_hold = clause_hold if name_holds == "clause" else name_run_hold
+        self._by_run = name_holds == "run"
+        # By run: the words of the names found so far in this answer, looked for again in later
+        # text ("Reviewed Ferlin Junge ...; Junge is keen"), as the detector does within one text.
+        self._name_words: set[str] = set()
+        self._name_words_re: Any = None
         self._channels: dict[str, _Channel] = {}
         self._counts: dict[tuple[str, DecisionAction], int] = {}
         self._blocked = False
@@ -397,24 +406,49 @@ class StreamFilter:
         n = len(text)
         cut, forced = (n, False) if final else self._name_hold(text, base, n, self._clause_window)
         seen = n if forced else cut
+        if self._by_run and not final:
+            # A word still being written is not shown to the rules ("ward rou" is no name): it is
+            # lower-case (a capitalized one is held), so it needs no look once it is complete.
+            while seen > base and text[seen - 1].isalnum():
+                seen -= 1
         if cut <= base or not NAME_HINT.search(text, base, seen):
             return cut
         # The clause the released text ended in: its start, when kept as left context, gives NER
         # the words before a name whose clause had no capital letter until now.
+        # By run, the rules see all the released text kept as context (a signature's "Best
+        # regards,", a question "Last name?" before a line with the name).
         clause = found_to
-        for m in CLAUSE_END.finditer(text, found_to, min(n, base + 1)):
-            clause = min(m.end(), base)
+        if not self._by_run:
+            for m in CLAUSE_END.finditer(text, found_to, min(n, base + 1)):
+                clause = min(m.end(), base)
         scanned = self._detector_view(text, base, items, clause)[: seen - clause]
         found = [(it.start, it.end) for it in items if it.kind == "pii_redact"]
         for span in self._name_detector(scanned):
             start, end = max(base, clause + span.start), clause + span.end
+            if self._by_run and span.entity_type == "PERSON":
+                self._remember_name(scanned[span.start : span.end])
             if end <= start or start >= cut or any(s < end and start < e for s, e in found):
                 continue
             if end > cut:
                 cut = max(base, start)  # across a forced cut: goes out later, whole
                 continue
             items.append(_Item(start, end, "pii_redact", self._pii_token(span.entity_type), span.entity_type))
+            found.append((start, end))
+        if self._name_words_re is not None:
+            for m in self._name_words_re.finditer(text, base, cut):
+                if not any(s < m.end() and m.start() < e for s, e in found):
+                    items.append(_Item(m.start(), m.end(), "pii_redact", self._pii_token("PERSON"), "PERSON"))
+                    found.append((m.start(), m.end()))
         return cut
+
+    def _remember_name(self, value: str) -> None:
+        """Look for the words of ``value``, a name found in this answer, in the text still to come."""
+        words = {w for w in _NAME_WORD_RE.findall(value) if len(w) >= 3 and w.lower() not in PARTICLES}
+        if words <= self._name_words:
+            return
+        self._name_words |= words
+        alternatives = "|".join(regex.escape(w) for w in sorted(self._name_words, key=len, reverse=True))
+        self._name_words_re = regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", regex.IGNORECASE)
 
     def _render(self, text: str, base: int, cut: int, items: list[_Item]) -> str:
         """``text[base:cut]`` with replacements; records a decision for each finding released."""

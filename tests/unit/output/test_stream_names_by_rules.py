@@ -48,17 +48,23 @@ def _run(filt: StreamFilter, text: str, cuts: list[int]) -> str:
     [
         ("the dose was changed", ""),  # no capital letter: nothing held
         ("The", "The"),  # the word in progress may become a name
-        ("The p", ""),  # a lower-case word began: the run is over
+        ("The p", ""),  # a lower-case word began after a function word: no name
+        ("If we", ""),
         ("The chart was reviewed by Marg", "Marg"),
         ("reviewed by Margaret Thompson", "Margaret Thompson"),
-        ("reviewed by Margaret Thompson yesterday", ""),
+        # A run that may be a name waits for three complete words after it.
+        ("reviewed by Margaret Thompson yesterday on the", "Margaret Thompson yesterday on the"),
+        ("reviewed by Margaret Thompson yesterday on the ward", ""),
+        ("Goldberg is very", "Goldberg is very"),
+        ("Goldberg is very anxious about", ""),
         ("reviewed by Maria de", "Maria de"),  # a particle keeps the run open
         ("reviewed by Maria d", "Maria d"),  # ... as does the start of one
-        ("reviewed by Maria de la Cruz on", ""),
+        ("reviewed by Maria de la Cruz on the ward today", ""),
         ("seen by Dr. Ok", "Dr. Ok"),  # a title's period does not end the clause or the run
         ("signed Gonzalez, Mar", "Gonzalez, Mar"),
-        ("signed Gonzalez, 12", ""),
+        ("signed Gonzalez, 12 of the month", ""),
         ("Maria Gonzalez. The", "The"),  # the clause ended: only the new sentence's word
+        ("Sta1lings is", "Sta1lings is"),  # letters mixed with digits count as capitalized
         ("She saw Ana Smith-Jo", "Ana Smith-Jo"),
         ("患者张", "患者张"),  # Chinese: the clause is held until it ends
         ("患者张伟今天来复诊，请", "请"),
@@ -85,6 +91,13 @@ SENTENCES = [
     ("Signed: Thompson, Margaret (ward 4)", ["Thompson", "Margaret"]),
     ("Her daughter Ines de la Fuente visited.", ["Ines", "Fuente"]),
     ("PATIENT MARIA GONZALEZ WAS SEEN TODAY.", ["MARIA", "GONZALEZ"]),
+    # Names the rules know by the words after them, at the start of a sentence.
+    ("Goldberg is very anxious about the surgery tomorrow.", ["Goldberg"]),
+    ("Strothman, could you check the INR before the next dose?", ["Strothman"]),
+    # A name found once is looked for again in the rest of the answer.
+    ("Reviewed Ferlin Junge on the ward round; Junge is keen to go home tomorrow.", ["Ferlin", "Junge"]),
+    # The words before the name's line count: a signature.
+    ("Best regards,\nKeelin", ["Keelin"]),
     ("患者张伟今天来复诊，血压正常。", ["张伟"]),
 ]
 
@@ -111,15 +124,17 @@ def test_many_cuts_let_no_name_out(
 
 
 def test_prose_goes_out_word_by_word(real_detector: PIIDetector, analyst_rules: CompiledRules) -> None:
-    """Text without a name is held at most until the next word begins: a stream stays a stream."""
+    """Text without a name is held at most for a few words: a stream stays a stream."""
     text = "The dose of metformin stays at 500 mg twice daily. Blood pressure is fine."
     filt = _filter(analyst_rules, real_detector)
     released = ""
     for i, char in enumerate(text):
         released += filt.feed("0.content", char).text
         pending = text[len(released) : i + 1]
-        # Held: the word in progress, and a capitalized word until the next word's first letter.
+        # Held: the word in progress, or a capitalized word with at most three words after it
+        # and the word in progress ("The" only until the next word begins).
         words = pending.split()
-        assert len(words) <= 1 or (len(words) == 2 and words[0][0].isupper()), (i, pending)
+        assert len(words) <= (2 if words[:1] == ["The"] else 5), (i, pending)
+        assert len(words) <= 1 or words[0][0].isupper(), (i, pending)
     released += filt.finish("0.content").text
     assert released == text
