@@ -137,7 +137,7 @@ class StreamRelay:
         clock = self._observation.clock
         started = clock()
         try:
-            if self._filter.scans_names:
+            if self._filter.holds_clauses:
                 # With NER a finished clause costs milliseconds: off the event loop, bounded in time.
                 work = partial(filter_stream_chunk, chunk, self._filter, self.state)
                 out = await self._services.pii_pool.run(work)

@@ -218,8 +218,14 @@ class StreamFilter:
 
     @property
     def scans_names(self) -> bool:
-        """True when a name detector (NER) runs: a fed chunk may then cost milliseconds."""
+        """True when a name detector runs on the stream."""
         return self._name_detector is not None
+
+    @property
+    def holds_clauses(self) -> bool:
+        """True when names are looked for clause by clause (NER): a fed chunk may then cost
+        milliseconds. By run (the name rules) a chunk costs at most a few hundred microseconds."""
+        return self._name_detector is not None and not self._by_run
 
     @property
     def blocked(self) -> bool:

@@ -138,3 +138,18 @@ def test_prose_goes_out_word_by_word(real_detector: PIIDetector, analyst_rules: 
         assert len(words) <= 1 or words[0][0].isupper(), (i, pending)
     released += filt.finish("0.content").text
     assert released == text
+
+
+def test_names_by_run_are_cheap_enough_for_the_event_loop(
+    real_detector: PIIDetector, analyst_rules: CompiledRules
+) -> None:
+    """The relay hands a chunk to a detection thread only when NER runs clause by clause."""
+    assert not _filter(analyst_rules, real_detector).holds_clauses
+    by_clause = StreamFilter(
+        analyst_rules,
+        None,
+        detector=real_detector.detect_identifiers,
+        max_entity_len=real_detector.max_pattern_length,
+        name_detector=real_detector.detect,
+    )
+    assert by_clause.holds_clauses and by_clause.scans_names
