@@ -56,7 +56,7 @@ from policies.output.holdback import (
     unexplained,
     worth_scanning,
 )
-from policies.output.name_runs import PARTICLES, name_run_hold
+from policies.output.name_runs import FUNCTION_WORDS, PARTICLES, name_run_hold
 from policies.output.restore import RestoreTable, prepare_restore_map, token_value
 
 __all__ = [
@@ -448,13 +448,20 @@ class StreamFilter:
         return cut
 
     def _remember_name(self, value: str) -> None:
-        """Look for the words of ``value``, a name found in this answer, in the text still to come."""
-        words = {w for w in _NAME_WORD_RE.findall(value) if len(w) >= 3 and w.lower() not in PARTICLES}
+        """Look for the words of ``value``, a name found in this answer, in the text still to come:
+        as written, capitalized or in capitals, never in lower case ("Will Brown" found, "will"
+        and "brown" stay words); function words and particles not at all."""
+        words = {
+            form
+            for word in _NAME_WORD_RE.findall(value)
+            if len(word) >= 3 and word.lower() not in PARTICLES and word.lower() not in FUNCTION_WORDS
+            for form in (word, word[0].upper() + word[1:].lower(), word.upper())
+        }
         if words <= self._name_words:
             return
         self._name_words |= words
         alternatives = "|".join(regex.escape(w) for w in sorted(self._name_words, key=len, reverse=True))
-        self._name_words_re = regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", regex.IGNORECASE)
+        self._name_words_re = regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])")
 
     def _render(self, text: str, base: int, cut: int, items: list[_Item]) -> str:
         """``text[base:cut]`` with replacements; records a decision for each finding released."""

@@ -153,3 +153,12 @@ def test_names_by_run_are_cheap_enough_for_the_event_loop(
         name_detector=real_detector.detect,
     )
     assert by_clause.holds_clauses and by_clause.scans_names
+
+
+def test_a_name_found_once_is_redacted_again_but_not_its_words_in_lower_case(
+    real_detector: PIIDetector, analyst_rules: CompiledRules
+) -> None:
+    text = "I spoke with Will Brown today. BROWN agreed, and Brown will call; the brown folder is here."
+    out = _run(_filter(analyst_rules, real_detector), text, [text.index("today") + 2])
+    assert "Brown" not in out and "BROWN" not in out, out
+    assert "will call" in out and "the brown folder" in out, out
