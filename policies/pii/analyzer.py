@@ -16,7 +16,6 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
     IbanRecognizer,
     IpRecognizer,
 )
@@ -37,6 +36,7 @@ from policies.pii.recognizers_coordinates import CoordinateRecognizer
 from policies.pii.recognizers_devices import DEVICE_SERIAL, MacAddressRecognizer
 from policies.pii.recognizers_en import (
     DRIVER_LICENSE,
+    CardNumberRecognizer,
     EmailAddressRecognizer,
     FastPhoneRecognizer,
     PersonNerRecognizer,
@@ -91,7 +91,7 @@ MAX_STRUCTURED_LENGTH = 96
 _MATCH_ONLY_FLAGS: dict[type[EntityRecognizer], int | None] = {
     PatternRecognizer: None,  # site patterns from the policy
     EmailAddressRecognizer: None,
-    CreditCardRecognizer: None,
+    CardNumberRecognizer: None,  # Presidio's CreditCardRecognizer, some matches dropped
     IbanRecognizer: None,
     IpRecognizer: None,
     CnIdCardRecognizer: None,

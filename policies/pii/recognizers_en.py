@@ -11,7 +11,6 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
     IpRecognizer,
     SpacyRecognizer,
 )
@@ -23,6 +22,7 @@ from policies.pii.recognizer_base import RuleRecognizer
 from policies.pii.recognizers_email_obfuscated import ObfuscatedEmailRecognizer
 from policies.pii.recognizers_en_phones_cards import (
     SEPARATED_DATE_RE,
+    CardNumberRecognizer,
     ContextPhoneRecognizer,
     FastPhoneRecognizer,
     LuhnCardRecognizer,
@@ -30,6 +30,7 @@ from policies.pii.recognizers_en_phones_cards import (
 
 __all__ = [
     "DRIVER_LICENSE",
+    "CardNumberRecognizer",
     "ContextPhoneRecognizer",
     "DateOfBirthRecognizer",
     "EmailAddressRecognizer",
@@ -406,7 +407,7 @@ def english_pattern_recognizers() -> list[EntityRecognizer]:
             supported_regions=("US", "GB"), context=["phone", "tel", "mobile", "cell", "call"]
         ),
         ContextPhoneRecognizer(),
-        CreditCardRecognizer(),
+        CardNumberRecognizer(),
         LuhnCardRecognizer(),
         IbanCodeRecognizer(),
         SsnRecognizer(),

@@ -13,6 +13,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
     PhoneRecognizer,
 )
 
@@ -144,6 +145,33 @@ _PHONE_CONTEXT = ContextWords(
         *("微信", "短信", "呼叫", "打给", "分机", "电联"),
     ]
 )
+# A phone's own number right before: "IMEI 490154203237518" passes Luhn (an IMEI's check digit is
+# one) and is a device identifier (DEVICE_ID, recognizers_devices), not a payment card.
+_DEVICE_NUMBER_BEFORE_RE = regex.compile(
+    r"(?<![A-Za-z])(?:imei(?:sv)?|meid|esn)(?![A-Za-z])(?:\s*(?:no\.?|number|#))?\s*[:#=]?\s*$",
+    regex.IGNORECASE,
+)
+
+
+def after_device_word(text: str, start: int) -> bool:
+    """Whether the number at ``start`` follows a phone's identifier word (IMEI, MEID, ESN)."""
+    return _DEVICE_NUMBER_BEFORE_RE.search(text, max(0, start - 24), start) is not None
+
+
+class CardNumberRecognizer(CreditCardRecognizer):
+    """Presidio's payment card recognizer, less the numbers right after IMEI, MEID or ESN."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not after_device_word(text, r.start)]
+
+
 # Code systems whose numbers are clinical or logistic facts, not phones ("NDC 0002-1433-80").
 _CODE_SYSTEM_RE = regex.compile(
     r"(?<![A-Za-z])(?:ndc|loinc|cpt|hcpcs|icd(?:-?1[01]|-?9)?(?:-cm)?|snomed(?: ct)?|sctid|rxnorm|lot|batch"
@@ -182,7 +210,7 @@ class ContextPhoneRecognizer(RuleRecognizer):
     regions (FastPhoneRecognizer reports only valid ones); next to a phone word a 7-15 digit number
     is a phone all the same: over-redacting a number is cheap, leaking one is not. Dates (20240305,
     2023-2024, 2024-03-05), numbers right after a code system's name (NDC, LOINC, CPT, ICD, lot)
-    and runs of one repeated digit are not phones.
+    or a phone's identifier word (IMEI: a DEVICE_ID) and runs of one repeated digit are not phones.
     """
 
     entity_type = "PHONE_NUMBER"
@@ -208,6 +236,8 @@ class ContextPhoneRecognizer(RuleRecognizer):
             if SEPARATED_DATE_RE.fullmatch(number) or _IPV4_RE.fullmatch(number):
                 continue  # a date or an IPv4 address kept apart by normalization
             if _CODE_SYSTEM_RE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            if after_device_word(text, match.start()):
                 continue
             if has_words and _PHONE_CONTEXT.near(text, match.start(), match.end()):
                 score = self.SCORE
@@ -292,6 +322,8 @@ class LuhnCardRecognizer(RuleRecognizer):
             if len(set(digits)) == 1 or not is_luhn_valid(digits):
                 continue
             if _CODE_SYSTEM_RE.search(text, max(0, match.start() - 16), match.start()):
+                continue
+            if after_device_word(text, match.start()):
                 continue
             if _CARD_CONTEXT.near(text, match.start(), match.end()) and not _ID_CARD_CONTEXT.near(
                 text, match.start(), match.end()

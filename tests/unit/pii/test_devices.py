@@ -26,10 +26,26 @@ def test_device_identifiers_are_found(detector: PIIDetector, text: str, value: s
     assert found_as(detector, text, "DEVICE_ID") == [value]
 
 
-def test_an_imei_is_redacted(detector: PIIDetector) -> None:
-    """A phone's IMEI passes the Luhn check, so the card recognizer may name it first: it goes."""
-    text = "IMEI 356938035643809 reported stolen"
-    assert any(text[f.start : f.end] == "356938035643809" and f.score >= 0.5 for f in detector.detect(text))
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("IMEI 356938035643809 reported stolen", "356938035643809"),
+        ("The device IMEI 490154203237518 was reported stolen.", "490154203237518"),
+        ("IMEI: 49-015420-323751-8 on the lost phone", "49-015420-323751-8"),
+        ("her phone's IMEI no. 356938035643809, and call her", "356938035643809"),
+    ],
+)
+def test_an_imei_is_a_device_id_not_a_card(detector: PIIDetector, text: str, value: str) -> None:
+    """An IMEI passes the Luhn check (its last digit is one): after its word it is a DEVICE_ID,
+    on both sides, and no card or phone recognizer names it."""
+    assert found_as(detector, text, "DEVICE_ID") == [value]
+    for findings in (detector.detect(text), detector.detect_identifiers(text)):
+        assert [f.entity_type for f in findings if text[f.start : f.end] == value] == ["DEVICE_ID"]
+
+
+def test_a_card_next_to_an_imei_is_still_a_card(detector: PIIDetector) -> None:
+    text = "IMEI 356938035643809 and her card 5500 0000 0000 0004."
+    assert found_as(detector, text, "CREDIT_CARD") == ["5500 0000 0000 0004"]
 
 
 @pytest.mark.parametrize(
