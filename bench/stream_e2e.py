@@ -1,5 +1,6 @@
 """A 1,000-token streamed answer, side by side: engine alone, gateway with filtering off, gateway
-with the output filter on (default rules, leaked-PII detection), and with ``pii.stream_ner``.
+with the output filter on (default rules, leaked-PII detection, names by the name rules), the
+same without names (``pii.stream_names`` off), and with ``pii.stream_ner``.
 
 The simulator serves a scripted answer of 1,000 chunks (clinical prose with numbers, no artificial
 delay) so the stream is as fast as the engine can send it; any time the gateway adds per chunk shows.
@@ -68,6 +69,9 @@ def main() -> None:
             "gateway_filter_off": start_gateway(
                 _dir(tmp, "off"), sim.url, {"GATEWAY_PII__ENABLED": "false"}, "--policy-dir", str(policy_dir)
             ),
+            "gateway_identifiers_only": start_gateway(
+                _dir(tmp, "ids"), sim.url, {"GATEWAY_PII__STREAM_NAMES": "false"}
+            ),
             "gateway": start_gateway(_dir(tmp, "on"), sim.url),
             "gateway_stream_ner": start_gateway(
                 _dir(tmp, "ner"), sim.url, {"GATEWAY_PII__STREAM_NER": "true"}
@@ -94,6 +98,7 @@ def main() -> None:
             for name, base in (
                 ("gateway_filter_off", "engine_alone"),
                 ("gateway", "gateway_filter_off"),
+                ("gateway", "gateway_identifiers_only"),
                 ("gateway_stream_ner", "gateway_filter_off"),
             ):
                 results[f"added_by_{name}_vs_{base}"] = {
