@@ -46,7 +46,10 @@ FUNCTION_WORDS = frozenset(
         "until unless once both each every all any some many most more much few other another such "
         "is are was were be been being do does did have has had can could will would shall should "
         "may might must let lets let's today tomorrow yesterday now note based according overall "
-        "first second next finally yet still just only even"
+        "first second next finally yet still just only even sure certainly absolutely okay ok "
+        "great good sorry unfortunately fortunately welcome hey below above following summary "
+        "instead otherwise meanwhile additionally furthermore moreover therefore thus hence "
+        "generally usually typically often sometimes always never perhaps maybe likely"
     ).split()
 )
 # Characters that keep a run open: "Gonzalez, Maria", "Dr. Okafor", "J. Smith", "Smith-Jones".
