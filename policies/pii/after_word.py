@@ -1,6 +1,7 @@
 """Identifiers found only right after the word that names them ("account 483920117", "passport
 no. X12345678", "MRN: 1234567"): their shapes are any code's, so the word is the evidence. Only
-filler ("number", "no.", "#", "is", ":", "ID", "on file to") may stand between word and value, so
+filler ("number", "no.", "#", "is", ":", "ID", "on file to", a few words in brackets: "(UK)") may
+stand between word and value, so
 "account for 3 days" or "policy changes in 2024" hold no identifier.
 
 Each kind (``AfterWord``: an entity type, its words, the value's shape and a check) is declared
@@ -19,10 +20,14 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.context import ContextWords
 
+# A few words in brackets, no digit: "passport (UK) is", "account (savings):", "MRN (Epic)".
+_BRACKETED = r"\([^\W\d_][^()\d]{0,23}\)"
+# Separators, and an opening bracket that opens no such words ("account (no. 483920117)").
+_SEPARATORS = r"(?:[\s:#.,\-=]|\((?!" + _BRACKETED[2:] + r"))*"
 FILLER_RE = regex.compile(
-    r"[\s:#.,(\-=]*(?:(?:no|nr|num|number|numbers|id|is|was|are|reads|of|card|ending|ending\s+in|#"
+    _SEPARATORS + r"(?:(?:(?:no|nr|num|number|numbers|id|is|was|are|reads|of|card|ending|ending\s+in|#"
     r"|on\s+file(?:\s+(?:is|as|to))?|to|as|now"
-    r"|号码|号|是|为)(?![A-Za-z])[\s:#.,(\-=]*){0,3}",
+    r"|号码|号|是|为)(?![A-Za-z])|" + _BRACKETED + ")" + _SEPARATORS + "){0,3}",
     regex.IGNORECASE,
 )
 # A date with its year in full (20240305, 05-03-2024, 1985.07.09): a sort code (20-45-77) has none.

@@ -58,6 +58,7 @@ def test_numbers_without_an_account_word_right_before_them_are_not_accounts(
     [
         ("Jane's passport number is X12345678. What country is this from?", "X12345678"),
         ("passport no: 533380006 (US)", "533380006"),
+        ("Her passport (UK) is 533380006 and expires 2031.", "533380006"),  # words in brackets
         ("German passport C01X00T47 expires in May", "C01X00T47"),
         ("Passport # J8369854, issued in Delhi", "J8369854"),
         ("travel document AB123456", "AB123456"),
@@ -77,6 +78,7 @@ def test_passport_numbers_after_a_passport_word_are_found(
         "passport expires 2031-05-04",  # a date
         "reference X12345678 on the form",  # no passport word
         "passport E12345678",  # a PRC passport: CN_PASSPORT's
+        "passport (see page 2) for details",  # a digit in the brackets: no filler
     ],
 )
 def test_no_passport_without_the_word_or_with_a_date_or_a_prc_number(
@@ -107,3 +109,17 @@ def test_answers_lose_account_numbers_too(detector: PIIDetector) -> None:
     assert [
         text[f.start : f.end] for f in detector.detect_patterns_only(text) if f.entity_type == "BANK_ACCOUNT"
     ] == ["483920117"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity_type"),
+    [
+        ("account (savings): 483920117 for the refund", "483920117", "BANK_ACCOUNT"),
+        ("account (no. 483920117) closed", "483920117", "BANK_ACCOUNT"),
+        ("MRN (Epic) 00482913 on the wristband", "00482913", "MEDICAL_RECORD_NUMBER"),
+    ],
+)
+def test_a_few_words_in_brackets_between_word_and_number_are_filler(
+    detector: PIIDetector, text: str, value: str, entity_type: str
+) -> None:
+    assert found_as(detector, text, entity_type) == [value]
