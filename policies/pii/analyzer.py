@@ -46,6 +46,7 @@ from policies.pii.recognizers_names import PersonNameRecognizer
 from policies.pii.recognizers_plates import plate_recognizers
 from policies.pii.recognizers_record_ids import RECORD_ID_KINDS
 from policies.pii.recognizers_site import site_recognizers
+from policies.pii.recognizers_spelled import SpelledDigitsRecognizer
 from policies.pii.recognizers_zh import (
     BankCardRecognizer,
     ChineseAddressRecognizer,
@@ -147,6 +148,7 @@ class PIIDetector:
             AfterWordRecognizer((DRIVER_LICENSE, *ACCOUNT_KINDS, *RECORD_ID_KINDS, DEVICE_SERIAL)),
             CoordinateRecognizer(),
             MacAddressRecognizer(),
+            SpelledDigitsRecognizer(),
             *site_recognizers(policy.custom_patterns),
         ]
         for recognizer in recognizers:
