@@ -59,6 +59,23 @@ _EMAIL_PATTERN = (
     + r")*"
     r"(?![A-Za-z0-9\u00C0-\u024F\-])"
 )
+# Internationalized domains under a Chinese top-level domain (zhang.san@公司.中国): the address ends
+# at the top-level name, since Chinese text may follow it without a space.
+_IDN_TLDS = (
+    "中国 中國 公司 网络 網絡 香港 台湾 台灣 澳门 澳門 新加坡 集团 在线 网站 网址 移动 商城 政务 公益 信息"
+).split()
+_IDN_LABEL = r"[\p{Han}A-Za-z0-9](?:[\p{Han}A-Za-z0-9\-]{0,61}[\p{Han}A-Za-z0-9])?"
+_IDN_EMAIL_PATTERN = (
+    r"(?<![A-Za-z0-9\u00C0-\u024F!#$%&'*+/=?^_`{|}~.\-])"
+    + _LOCAL
+    + r"+(?:\."
+    + _LOCAL
+    + r"+)*@(?:"
+    + _IDN_LABEL
+    + r"\.)+(?:"
+    + "|".join(sorted(_IDN_TLDS, key=len, reverse=True))
+    + r")(?![A-Za-z0-9\-])"
+)
 _URL_USERINFO_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s/@:]{0,256}:\Z")
 # Dosing shorthand that looks like user@host: "1 tab@bedtime", "metformin 500mg@night".
 _SCHEDULE_WORDS = frozenset(
@@ -80,7 +97,10 @@ class EmailAddressRecognizer(PatternRecognizer):
         super().__init__(
             supported_entity="EMAIL_ADDRESS",
             name="EmailAddressRecognizer",
-            patterns=[Pattern("email_address", _EMAIL_PATTERN, 0.8)],
+            patterns=[
+                Pattern("email_address", _EMAIL_PATTERN, 0.8),
+                Pattern("email_address_idn", _IDN_EMAIL_PATTERN, 0.8),
+            ],
             context=["email", "e-mail", "mail"],
             supported_language="en",
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
@@ -138,6 +139,35 @@ class BankCardRecognizer(_ContextPatternRecognizer):
         if len(pattern_text) == 18 and is_plausible_cn_id(pattern_text):
             return False  # a resident ID, even one with a wrong check character
         return is_luhn_valid(pattern_text)
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Luhn-valid cards as above, and a UnionPay number that fails the check next to a payment
+        word ("转账到 6222 0212 3456 7890 123"): a mistyped card number still names an account."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        if "CREDIT_CARD" not in entities:
+            return results
+        for match in _UNIONPAY_RE.finditer(text):
+            value = match.group(0)
+            if is_luhn_valid(value) or (len(value) == 18 and is_plausible_cn_id(value)):
+                continue  # reported above, or a resident ID
+            if has_context(text, match.start(), match.end(), _PAYMENT_WORDS):
+                score = self.CONTEXT_SCORE
+                results.append(RecognizerResult("CREDIT_CARD", match.start(), match.end(), score))
+        return results
+
+
+_UNIONPAY_RE = regex.compile(r"(?<!\d)62\d{14,17}(?!\d)")
+# Where a card number is written to pay or be paid: card words and transfers.
+_PAYMENT_WORDS = (
+    *BankCardRecognizer.CONTEXT_WORDS,
+    *("转账", "汇款", "收款", "付款", "打款", "到账", "还款", "transfer", "wire", "remit", "pay"),
+)
 
 
 #: A PRC passport number's shape (E/G + 8 digits, E + letter + 7 digits, D/S/P + 7 digits).

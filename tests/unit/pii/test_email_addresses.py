@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.pii.analyzer import PIIDetector
+from tests.unit.pii.found import found_as
 
 
 def _emails(detector: PIIDetector, text: str) -> list[str]:
@@ -63,3 +64,17 @@ def test_dosing_shorthand_versions_and_mentions_are_not_emails(detector: PIIDete
 def test_password_in_a_connection_string_is_not_an_email_but_mailto_is(detector: PIIDetector) -> None:
     assert _emails(detector, "postgres://admin:hunter2pw@db.internal:5432/ehr") == []
     assert _emails(detector, "mailto:john.doe@corp.local") == ["john.doe@corp.local"]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("客户邮箱 zhang.san@公司.中国 已更新", "zhang.san@公司.中国"),
+        ("客户邮箱zhang.san@公司.中国请查收", "zhang.san@公司.中国"),  # Chinese text right after
+        ("email li@example.中国 today", "li@example.中国"),
+    ],
+)
+def test_an_address_under_a_chinese_top_level_domain_is_an_email(
+    detector: PIIDetector, text: str, address: str
+) -> None:
+    assert found_as(detector, text, "EMAIL_ADDRESS") == [address]
