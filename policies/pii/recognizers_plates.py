@@ -64,8 +64,18 @@ class CnPlateRecognizer(RuleRecognizer):
 # One or two groups of letters and digits: KXR-4821, KXR 4821, 7ABC123, 123-ABC, AB12 CDE.
 _PLATE_END = r"(?![A-Za-z0-9]|[.\-/][A-Za-z0-9])"
 _US_PLATE_RES = (
+    # Up to four groups: B-MW 1234 (Germany), AB-123-CD (France), 12-ABC-3 (Netherlands),
+    # MH 12 AB 1234 (India).
+    # Tried longest first; a shape whose last group is a word ("AB-123-CD is") fails and the next,
+    # one group shorter, is tried.
+    regex.compile(r"[A-Z0-9]{1,4}(?:[ \-·•][A-Z0-9]{1,4}){3}" + _PLATE_END, regex.IGNORECASE),
+    regex.compile(r"[A-Z0-9]{1,4}(?:[ \-·•][A-Z0-9]{1,4}){2}" + _PLATE_END, regex.IGNORECASE),
     regex.compile(r"[A-Z0-9]{1,4}[ \-·•][A-Z0-9]{1,5}" + _PLATE_END, regex.IGNORECASE),
     regex.compile(r"[A-Z0-9]{4,8}" + _PLATE_END, regex.IGNORECASE),
+)
+# A date written as a plate's groups is a date: "registration 2024-01-05".
+_DATE_RE = regex.compile(
+    r"(?:19|20)\d\d[ \-·•]\d{1,2}[ \-·•]\d{1,2}|\d{1,2}[ \-·•]\d{1,2}[ \-·•](?:19|20)\d\d"
 )
 _PLATE_GROUP_RE = regex.compile(r"[A-Za-z0-9]+")
 # A dose or measurement is no plate: "reg insulin 10units", "tag 500mg".
@@ -84,14 +94,18 @@ _US_PLATE_WORDS = ContextWords(
     [
         *("plate", "plates", "numberplate", "tag", "tags", "registration", "registered", "rego"),
         *("car reg", "vehicle reg", "reg", "reg.", "车牌", "车号", "号牌", "牌照"),
+        # Other languages' plate words, and "vehicle number" as Indian forms write it.
+        *("kennzeichen", "nummernschild", "immatriculation", "plaque", "kenteken", "targa"),
+        *("matrícula", "matricula", "placa", "vehicle number", "vehicle no", "vehicle no."),
     ]
 )
 
 
 class UsPlateRecognizer(RuleRecognizer):
-    """US-style plates right after a plate word (license plate, plate no., tag number, car reg ...),
-    0.7: four to eight letters and digits with at least one digit (all digits: five or more), in
-    at most two groups. Only filler (no., number, #, is) may stand between word and plate, so
+    """Plates right after a plate word (license plate, plate no., tag number, car reg, Kennzeichen,
+    immatriculation, kenteken, targa, matrícula, vehicle number ...), 0.7: four to ten letters and
+    digits with at least one digit (all digits: five or more), in at most four groups.
+    Only filler (no., number, #, is) may stand between word and plate, so
     "plate count normal; HbA1c 7.2%" has no plate. Without a plate word nothing is reported: the
     shape is any code's."""
 
@@ -115,15 +129,18 @@ class UsPlateRecognizer(RuleRecognizer):
 
 
 def _looks_like_plate(value: str) -> bool:
-    """Four to eight letters and digits, at least one digit (five when there is no letter), no
-    lower-case word as a group ("XYZ1 at"), and no dose ("10units")."""
+    """Four to ten letters and digits, at least one digit (five when there is no letter), no
+    lower-case word as a group ("XYZ1 at"; a lower-case plate is one when its groups are joined
+    by hyphens: "kxr-4821"), no date and no dose ("10units")."""
     chars = [ch for ch in value if ch.isalnum()]
     digits = sum(ch.isdigit() for ch in chars)
-    if not 4 <= len(chars) <= 8 or digits == 0 or (digits == len(chars) and digits < 5):
+    if not 4 <= len(chars) <= 10 or digits == 0 or (digits == len(chars) and digits < 5):
         return False
-    if any(group.isalpha() and not group.isupper() for group in _PLATE_GROUP_RE.findall(value)):
+    groups = _PLATE_GROUP_RE.findall(value)
+    hyphenated = len(groups) > 1 and value.count("-") == len(groups) - 1
+    if not hyphenated and any(group.isalpha() and not group.isupper() for group in groups):
         return False
-    return not _MEASURE_RE.fullmatch(value)
+    return not _MEASURE_RE.fullmatch(value) and not _DATE_RE.fullmatch(value)
 
 
 def plate_recognizers() -> list[RuleRecognizer]:

@@ -309,3 +309,21 @@ def test_an_obfuscated_e_mail_address_is_redacted_in_a_stream(
     for cut in range(len(text) + 1):
         out = _run(_filter(analyst_rules, real_detector), text, [cut])
         assert domain not in out and "[at]" not in out and "(at)" not in out, (cut, out)
+
+
+@pytest.mark.parametrize(
+    ("text", "plate"),
+    [
+        ("the immatriculation AB-123-CD is on file.", "AB-123-CD"),
+        ("her vehicle number MH 12 AB 1234 today.", "MH 12 AB 1234"),
+        ("the kenteken 12-ABC-3 is known.", "12-ABC-3"),
+        ("license plate number is kxr-4821 ok", "kxr-4821"),
+    ],
+)
+def test_plates_of_three_and_four_groups_never_go_out_in_part(
+    real_detector: PIIDetector, analyst_rules: CompiledRules, text: str, plate: str
+) -> None:
+    whole = _run(_filter(analyst_rules, real_detector), text, [])
+    assert "[REDACTED_VEHICLE_PLATE]" in whole and plate not in whole, whole
+    for cut in range(len(text) + 1):
+        assert _run(_filter(analyst_rules, real_detector), text, [cut]) == whole, cut

@@ -41,6 +41,14 @@ def test_chinese_plates_are_found_with_or_without_a_plate_word(
         ("Tag number: TXK 4410 (Texas)", "TXK 4410"),
         ("The gray Honda in bay 4 has plate 4GHJ521.", "4GHJ521"),
         ("car reg AB12 CDE", "AB12 CDE"),
+        ("license plate number is kxr-4821", "kxr-4821"),  # lower case, joined by a hyphen
+        ("immatriculation AB-123-CD", "AB-123-CD"),  # France
+        ("the immatriculation AB-123-CD is on file.", "AB-123-CD"),  # a word after it is no group
+        ("kenteken 12-ABC-3", "12-ABC-3"),  # the Netherlands
+        ("Kennzeichen B-MW 1234", "B-MW 1234"),  # Germany
+        ("targa AB 123 CD", "AB 123 CD"),  # Italy
+        ("matrícula 1234 BCD", "1234 BCD"),  # Spain
+        ("vehicle number MH 12 AB 1234", "MH 12 AB 1234"),  # India
     ],
 )
 def test_us_plates_are_found_after_a_plate_word(detector: PIIDetector, text: str, plate: str) -> None:
@@ -54,6 +62,9 @@ def test_us_plates_are_found_after_a_plate_word(detector: PIIDetector, text: str
         "Plate count normal; HbA1c 7.2%; ICD-10 E11.9; Na 138 mmol/L.",
         "Platelets 212 x10^9/L, bone plate 3.5 mm removed.",
         "Reg insulin 10units at night.",
+        "registration 2024-01-05 confirmed",  # a date
+        "tags in 2024 were fine",  # a lower-case word as a group
+        "plate 12 and 13",
         "沪深300指数，川贝枇杷膏 10ml。",
     ],
 )
