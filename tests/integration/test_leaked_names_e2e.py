@@ -27,15 +27,26 @@ SPLIT_ANSWER = [
 SPLIT_CHINESE = ["患者张", "伟今天来复诊，", "请按时服药。"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
+Stack = tuple[Simulator, Gateway, str]
+
+
+def _scripted_stack(
+    tmp_path_factory: pytest.TempPathFactory, answers: list[list[str]], env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """A simulator answering ``answers`` in turn (each a list of stream chunks), a gateway with
+    ``env`` in front of it, and a ``service`` key."""
     script = tmp_path_factory.mktemp("s") / "script.json"
-    script.write_text(json.dumps([ANSWER]))
+    script.write_text(json.dumps(answers))
     sim = start_simulator("--mode", "script", "--script", str(script))
-    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url)
+    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url, env)
     yield sim, gw, gw.create_key("service")
     stop(gw.proc)
     stop(sim.proc)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _scripted_stack(tmp_path_factory, [ANSWER])
 
 
 def _ask(gw: Gateway, key: str, stream: bool) -> str:
@@ -80,14 +91,8 @@ def _stream_parts(gw: Gateway, key: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def names_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
-    script = tmp_path_factory.mktemp("s") / "script.json"
-    script.write_text(json.dumps([SPLIT_ANSWER, SPLIT_CHINESE]))
-    sim = start_simulator("--mode", "script", "--script", str(script))
-    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url)
-    yield sim, gw, gw.create_key("service")
-    stop(gw.proc)
-    stop(sim.proc)
+def names_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _scripted_stack(tmp_path_factory, [SPLIT_ANSWER, SPLIT_CHINESE])
 
 
 def test_by_default_a_name_split_across_chunks_is_held_alone_and_redacted(names_stack) -> None:
@@ -104,16 +109,8 @@ def test_by_default_a_name_split_across_chunks_is_held_alone_and_redacted(names_
 
 
 @pytest.fixture(scope="module")
-def identifiers_only_stack(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Simulator, Gateway, str]]:
-    script = tmp_path_factory.mktemp("s") / "script.json"
-    script.write_text(json.dumps([ANSWER]))
-    sim = start_simulator("--mode", "script", "--script", str(script))
-    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url, {"GATEWAY_PII__STREAM_NAMES": "false"})
-    yield sim, gw, gw.create_key("service")
-    stop(gw.proc)
-    stop(sim.proc)
+def identifiers_only_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _scripted_stack(tmp_path_factory, [ANSWER], {"GATEWAY_PII__STREAM_NAMES": "false"})
 
 
 def test_with_stream_names_off_streams_look_for_identifiers_only(identifiers_only_stack) -> None:
@@ -123,14 +120,8 @@ def test_with_stream_names_off_streams_look_for_identifiers_only(identifiers_onl
 
 
 @pytest.fixture(scope="module")
-def ner_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Gateway, str]]:
-    script = tmp_path_factory.mktemp("s") / "script.json"
-    script.write_text(json.dumps([SPLIT_ANSWER]))
-    sim = start_simulator("--mode", "script", "--script", str(script))
-    gw = start_gateway(tmp_path_factory.mktemp("gw"), sim.url, {"GATEWAY_PII__STREAM_NER": "true"})
-    yield sim, gw, gw.create_key("service")
-    stop(gw.proc)
-    stop(sim.proc)
+def ner_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _scripted_stack(tmp_path_factory, [SPLIT_ANSWER], {"GATEWAY_PII__STREAM_NER": "true"})
 
 
 def test_with_stream_ner_a_name_split_across_chunks_is_redacted_in_the_stream(ner_stack) -> None:
