@@ -6,10 +6,13 @@ and "triple" before one), digits among them, of seven digits or more.
 
 A run is reported whole as ``US_SSN`` (nine digits next to an SSN word), ``CREDIT_CARD`` (13-19
 digits with a valid Luhn check) or ``PHONE_NUMBER`` (any other: over-redacting a spelled-out number
-is cheap, and seven digits read one by one are an identifier, not prose).
+is cheap, and seven digits read one by one are an identifier, not prose); counting up or down
+("one two three four five six seven eight") is prose.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -65,6 +68,12 @@ def spelled_digits(run: str) -> tuple[str, int]:
     return "".join(digits), words
 
 
+def is_counting(digits: str) -> bool:
+    """Counting up or down ("one two three four five six seven eight"), not a number."""
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(digits)}
+    return steps in ({1}, {-1})
+
+
 class SpelledDigitsRecognizer(EntityRecognizer):
     """Runs of English digit words of seven digits or more (see the module doc)."""
 
@@ -87,8 +96,8 @@ class SpelledDigitsRecognizer(EntityRecognizer):
         results: list[RecognizerResult] = []
         for match in _RUN_RE.finditer(text):
             digits, words = spelled_digits(match.group(0))
-            if words < 2 or len(digits) < MIN_DIGITS:
-                continue  # digits alone are normalization's; a short count is prose
+            if words < 2 or len(digits) < MIN_DIGITS or is_counting(digits):
+                continue  # digits alone are normalization's; a short count or counting is prose
             entity, score = "PHONE_NUMBER", PHONE_SCORE
             if len(digits) == 9 and _SSN_WORDS.near(text, match.start(), match.end()):
                 entity, score = "US_SSN", SCORE
