@@ -29,7 +29,8 @@ initials ("Dr. ", "J. ") do not end a clause. A clause longer than
 held text each time, so a name across the cut is held back whole. This trades up to a clause of
 delay for coverage. With ``name_holds="run"`` (a detector that decides from the words around a
 name, such as the name rules) only the name in progress is held: the clause's last run of
-capitalized words until a lower-case word, a digit or the clause's end follows it
+capitalized words, until the words after it are in (the next word's first letter after function
+words such as "The"; three words after any other) or the clause ends
 (:mod:`policies.output.name_runs`); clauses with Chinese characters are still held whole.
 
 Decisions are recorded only for text as it is released, so each match is counted once. Nothing
@@ -184,7 +185,6 @@ class StreamFilter:
         self._stride = detector_stride if detector is not None else 0
         self._name_detector = name_detector
         self._clause_window = max_clause_len if name_detector is not None else 0
-        self._name_hold = clause_hold if name_holds == "clause" else name_run_hold
         self._by_run = name_holds == "run"
         # By run: the words of the names found so far in this answer, looked for again in later
         # text ("Reviewed Ferlin Junge ...; Junge is keen"), as the detector does within one text.
@@ -410,7 +410,8 @@ class StreamFilter:
         Values the pattern detector already found are not added twice."""
         assert self._name_detector is not None
         n = len(text)
-        cut, forced = (n, False) if final else self._name_hold(text, base, n, self._clause_window)
+        hold = name_run_hold if self._by_run else clause_hold
+        cut, forced = (n, False) if final else hold(text, base, n, self._clause_window)
         seen = n if forced else cut
         if self._by_run and not final:
             # A word still being written is not shown to the rules ("ward rou" is no name): it is
