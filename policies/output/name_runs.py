@@ -22,8 +22,10 @@ import regex
 
 from policies.output.holdback import CLAUSE_END, NAME_HINT, clause_hold
 
-# Words of letters and digits (with marks and apostrophes inside), and any other single character.
-_TOKEN_RE = regex.compile(r"[\p{L}\p{M}\d][\p{L}\p{M}\d'’]*|\S")
+#: A word of letters and digits (with marks and apostrophes inside).
+NAME_WORD_RE = regex.compile(r"[\p{L}\p{M}\d][\p{L}\p{M}\d'’]*")
+# Words, and any other single character.
+_TOKEN_RE = regex.compile(NAME_WORD_RE.pattern + r"|\S")
 # Letters mixed with digits may be a name written with digits for letters ("Sta1lings", "41len").
 _MIXED_RE = regex.compile(r"\d\p{L}|\p{L}\d")
 _HAN_RE = regex.compile(r"\p{Han}")

@@ -57,7 +57,7 @@ from policies.output.holdback import (
     unexplained,
     worth_scanning,
 )
-from policies.output.name_runs import FUNCTION_WORDS, PARTICLES, name_run_hold
+from policies.output.name_runs import FUNCTION_WORDS, NAME_WORD_RE, PARTICLES, name_run_hold
 from policies.output.restore import RestoreTable, prepare_restore_map, token_value
 
 __all__ = [
@@ -76,8 +76,6 @@ DecisionAction = Literal["redact", "block", "flag", "restore", "pii_redact"]
 # When two findings overlap, the one with the higher rank decides what replaces the region.
 _RANK = {"block": 5, "redact": 4, "pii_redact": 3, "restore": 2, "keep": 1, "flag": 0}
 _REPLACING = _RANK["pii_redact"]
-# The words of a name found in a stream, looked for again later in it.
-_NAME_WORD_RE = regex.compile(r"[\p{L}\p{M}\d][\p{L}\p{M}\d'’]*")
 #: Released characters the detector sees again when a context word may matter: the recognizers
 #: look up to 40 characters back for one ("SSN", "plate no.", "date of birth", "电话").
 DETECTOR_CONTEXT = 48
@@ -454,7 +452,7 @@ class StreamFilter:
         and "brown" stay words); function words and particles not at all."""
         words = {
             form
-            for word in _NAME_WORD_RE.findall(value)
+            for word in NAME_WORD_RE.findall(value)
             if len(word) >= 3 and word.lower() not in PARTICLES and word.lower() not in FUNCTION_WORDS
             for form in (word, word[0].upper() + word[1:].lower(), word.upper())
         }

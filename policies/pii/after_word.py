@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import regex
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.context import ContextWords
+from policies.pii.recognizer_base import RuleRecognizer
 
 # A few words in brackets, no digit: "passport (UK) is", "account (savings):", "MRN (Epic)".
 _BRACKETED = r"\([^\W\d_][^()\d]{0,23}\)"
@@ -50,7 +51,7 @@ class AfterWord:
     accepts: Callable[[str], bool]
 
 
-class AfterWordRecognizer(EntityRecognizer):
+class AfterWordRecognizer(RuleRecognizer):
     """Every ``AfterWord`` kind at once, at 0.85: one scan for all their words, then the filler and
     the value's shape after each word found, for each kind that word names."""
 
@@ -62,15 +63,7 @@ class AfterWordRecognizer(EntityRecognizer):
             for word in kind.words:
                 by_word.setdefault(word.lower(), []).append(kind)
         self._by_word = {word: tuple(found) for word, found in by_word.items()}
-        super().__init__(
-            supported_entities=list(dict.fromkeys(kind.entity_type for kind in self._kinds)),
-            name=type(self).__name__,
-            supported_language="en",
-            context=[],
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__(tuple(dict.fromkeys(kind.entity_type for kind in self._kinds)))
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -252,11 +252,7 @@ class PIIDetector:
                     if names is NO_MODEL_NEEDED
                     else RuleNamesArtifacts(names.names, self._engine)
                 )
-                found: list[RecognizerResult] = []
-                for recognizer in self._name_recognizers:
-                    found.extend(recognizer.analyze(norm.text, self._all_entity_types, artifacts) or [])
-            kept = [result for result in found if result.score >= _SCORE_FLOOR]
-            return _to_findings(norm, EntityRecognizer.remove_duplicates(kept))
+                return _to_findings(norm, self._scan_names(norm.text, artifacts))
         except Exception as exc:
             # The cause is dropped on purpose: library messages may quote the text.
             raise DetectionUnavailable(f"PII detection failed ({type(exc).__name__})") from None
@@ -390,12 +386,17 @@ class PIIDetector:
         drops duplicates per entity type, so the two halves can be analyzed apart; none of the name
         recognizers has context words, so its context enhancer never changes their scores."""
         raw = self._scan_patterns(text)
+        raw.extend(self._scan_names(text, artifacts))
+        return raw
+
+    def _scan_names(self, text: str, artifacts: NlpArtifacts) -> list[RecognizerResult]:
+        """What the name recognizers find in ``text`` from the floor on, duplicates dropped."""
         names: list[RecognizerResult] = []
         for recognizer in self._name_recognizers:
             names.extend(recognizer.analyze(text, self._all_entity_types, artifacts) or [])
-        names = [result for result in names if result.score >= _SCORE_FLOOR]
-        raw.extend(EntityRecognizer.remove_duplicates(names))
-        return raw
+        kept = [result for result in names if result.score >= _SCORE_FLOOR]
+        deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(kept)
+        return deduplicated
 
     def _detect_reference(self, text: str) -> list[Finding]:
         """``detect`` of a text up to WINDOW_CHARS the plain way (for tests; not cached): NER on

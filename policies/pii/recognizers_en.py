@@ -134,7 +134,7 @@ class EmailAddressRecognizer(PatternRecognizer):
 _SSN_GAP = "[ .\\-\u2010-\u2015\u2212/]{0,3}"
 _SSN_SHAPE_RE = regex.compile(rf"(?<!\d{_SSN_GAP})\d(?:{_SSN_GAP}\d){{8}}(?!{_SSN_GAP}\d)")
 _SSN_DASHED_RE = regex.compile(r"\d{3}([- .])\d{2}\1\d{4}")
-_SSN_CONTEXT = ContextWords(
+SSN_CONTEXT = ContextWords(
     [
         # "social" covers "social security (number|no.|#)" and "her social is ...".
         *("ssn", "ssns", "ssn#", "ss#", "ss #", "ss no", "social", "soc sec", "soc. sec", "socsec"),
@@ -165,7 +165,7 @@ class SsnRecognizer(RuleRecognizer):
             digits = "".join(ch for ch in match.group(0) if ch.isdigit())
             if len(set(digits)) == 1:
                 continue
-            if _SSN_CONTEXT.near(text, match.start(), match.end()):
+            if SSN_CONTEXT.near(text, match.start(), match.end()):
                 score = self.WITH_CONTEXT
             elif _SSN_DASHED_RE.fullmatch(match.group(0)) and _issued_ssn(digits):
                 score = self.DASHED_ALONE

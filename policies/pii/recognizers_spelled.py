@@ -15,11 +15,12 @@ from __future__ import annotations
 import itertools
 
 import regex
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from policies.pii.checksums import is_luhn_valid
-from policies.pii.context import ContextWords
+from policies.pii.recognizer_base import RuleRecognizer
+from policies.pii.recognizers_en import SSN_CONTEXT
 
 _WORD_DIGITS = {
     "zero": "0",
@@ -35,19 +36,15 @@ _WORD_DIGITS = {
     "nine": "9",
 }
 _REPEAT = {"double": 2, "triple": 3}
-_DIGIT_WORD = r"(?:(?:double|triple)[ \t]+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)|\d+"
+_WORDS = "|".join(_WORD_DIGITS)
+_DIGIT_WORD = rf"(?:(?:double|triple)[ \t]+)?(?:{_WORDS})|\d+"
 _SEP = r"[ \t,.\-–—/]{1,3}"
 _RUN_RE = regex.compile(
     rf"(?<![A-Za-z0-9])(?:{_DIGIT_WORD})(?:{_SEP}(?:{_DIGIT_WORD})){{3,}}(?![A-Za-z0-9])", regex.IGNORECASE
 )
 _TOKEN_RE = regex.compile(_DIGIT_WORD, regex.IGNORECASE)
 # A cheap first test: two digit words in a row.
-_HINT_RE = regex.compile(
-    r"(?<![A-Za-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[ \t,.\-–—/]{1,3}"
-    r"(?:double|triple|zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)",
-    regex.IGNORECASE,
-)
-_SSN_WORDS = ContextWords(["ssn", "social", "social security", "soc sec", "ss#", "ss no"])
+_HINT_RE = regex.compile(rf"(?<![A-Za-z])(?:{_WORDS}){_SEP}(?:double|triple|{_WORDS}|\d)", regex.IGNORECASE)
 MIN_DIGITS = 7
 SCORE = 0.85
 PHONE_SCORE = 0.7
@@ -74,19 +71,11 @@ def is_counting(digits: str) -> bool:
     return steps in ({1}, {-1})
 
 
-class SpelledDigitsRecognizer(EntityRecognizer):
+class SpelledDigitsRecognizer(RuleRecognizer):
     """Runs of English digit words of seven digits or more (see the module doc)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entities=["PHONE_NUMBER", "US_SSN", "CREDIT_CARD"],
-            name=type(self).__name__,
-            supported_language="en",
-            context=[],
-        )
-
-    def load(self) -> None:
-        return None
+        super().__init__(("PHONE_NUMBER", "US_SSN", "CREDIT_CARD"))
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -99,7 +88,7 @@ class SpelledDigitsRecognizer(EntityRecognizer):
             if words < 2 or len(digits) < MIN_DIGITS or is_counting(digits):
                 continue  # digits alone are normalization's; a short count or counting is prose
             entity, score = "PHONE_NUMBER", PHONE_SCORE
-            if len(digits) == 9 and _SSN_WORDS.near(text, match.start(), match.end()):
+            if len(digits) == 9 and SSN_CONTEXT.near(text, match.start(), match.end()):
                 entity, score = "US_SSN", SCORE
             elif 13 <= len(digits) <= 19 and is_luhn_valid(digits):
                 entity, score = "CREDIT_CARD", SCORE

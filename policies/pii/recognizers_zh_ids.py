@@ -115,6 +115,9 @@ class CnMobileRecognizer(_ContextPatternRecognizer):
         )
 
 
+_UNIONPAY = r"(?<!\d)62\d{14,17}(?!\d)"  # UnionPay BINs start with 62
+
+
 class BankCardRecognizer(_ContextPatternRecognizer):
     """Payment card numbers of 16-19 digits with a valid Luhn check, UnionPay 62 BINs first.
 
@@ -128,7 +131,7 @@ class BankCardRecognizer(_ContextPatternRecognizer):
             supported_entity="CREDIT_CARD",
             name="BankCardRecognizer",
             patterns=[
-                Pattern("unionpay", r"(?<!\d)62\d{14,17}(?!\d)", 0.85),
+                Pattern("unionpay", _UNIONPAY, 0.85),
                 Pattern("card_16_19", r"(?<!\d)[3-6]\d{15,18}(?!\d)", 0.6),
             ],
             context=[],
@@ -162,7 +165,7 @@ class BankCardRecognizer(_ContextPatternRecognizer):
         return results
 
 
-_UNIONPAY_RE = regex.compile(r"(?<!\d)62\d{14,17}(?!\d)")
+_UNIONPAY_RE = regex.compile(_UNIONPAY)
 # Where a card number is written to pay or be paid: card words and transfers.
 _PAYMENT_WORDS = (
     *BankCardRecognizer.CONTEXT_WORDS,
