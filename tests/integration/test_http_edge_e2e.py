@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MODEL, Gateway, Simulator, start_gateway, start_simulator, stop
+from tests.conftest import MODEL, Gateway, Simulator, gateway_cli, start_gateway, start_simulator, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -251,10 +251,10 @@ def _raw_exchange(stack: Stack, request: bytes, *, then: str) -> bytes:
         return received
 
 
-def _post(stack: Stack, body: bytes, length: bytes) -> bytes:
+def _post(stack: Stack, body: bytes, length: bytes, key: str | None = None) -> bytes:
     return (
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n"
-        + f"Authorization: Bearer {stack.keys['service']}\r\n".encode()
+        + f"Authorization: Bearer {key or stack.keys['service']}\r\n".encode()
         + b"Content-Type: application/json\r\nContent-Length: "
         + length
         + b"\r\n\r\n"
@@ -269,13 +269,16 @@ def _first_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(status_line.split()[1]), headers, rest[: int(headers.get("content-length", len(rest)))]
 
 
-def _new_access_lines(stack: Stack, offset: int, count: int = 1) -> list[dict[str, Any]]:
-    """The access-log lines written after ``offset`` (waits, bounded, for ``count`` of them)."""
+def _new_access_lines(stack: Stack, offset: int, principal: str, count: int = 1) -> list[dict[str, Any]]:
+    """The access-log lines of ``principal`` written after ``offset`` (waits, bounded, for ``count``
+    of them). By principal: an earlier test's line is written after its response went out, so on a
+    busy machine it may land after ``offset``."""
     deadline = time.monotonic() + 30
     while True:
         lines = [
             json.loads(line) for line in stack.gw.log_text()[offset:].splitlines() if '"http.request"' in line
         ]
+        lines = [line for line in lines if line.get("principal") == principal]
         if len(lines) >= count or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
@@ -283,11 +286,15 @@ def _new_access_lines(stack: Stack, offset: int, count: int = 1) -> list[dict[st
 
 @pytest.mark.parametrize("then", ["shutdown", "close"])
 def test_content_length_longer_than_the_body_is_400_or_a_closed_connection(stack: Stack, then: str) -> None:
+    created = gateway_cli(
+        "keys", "create", "--name", "cl", "--role", "service", "--json", data_dir=stack.gw.data_dir
+    )
+    principal, key = json.loads(created.stdout)["id"], json.loads(created.stdout)["key"]
     offset = len(stack.gw.log_text())
-    answer = _raw_exchange(stack, _post(stack, CHAT, str(len(CHAT) + 100).encode()), then=then)
+    answer = _raw_exchange(stack, _post(stack, CHAT, str(len(CHAT) + 100).encode(), key), then=then)
     if answer:
         assert _first_response(answer)[0] == 400, answer[:300]
-    lines = _new_access_lines(stack, offset)
+    lines = _new_access_lines(stack, offset, principal)
     assert [(line["route"], line["status"]) for line in lines] == [("/v1/chat/completions", 400)]
     assert "request.unhandled_error" not in stack.gw.log_text()[offset:]
 
