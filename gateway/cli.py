@@ -168,7 +168,9 @@ def cmd_serve(args: argparse.Namespace, _settings_unused: Settings) -> int:
         port = settings.engine.sim_port or free_port()
         extra = ["--ttft-ms", str(settings.engine.sim_ttft_ms), "--tpot-ms", str(settings.engine.sim_tpot_ms)]
         if settings.engine.api_key:
-            extra += ["--api-key", settings.engine.api_key]
+            from engine.launcher.command import api_key_arg
+
+            extra.append(api_key_arg(settings.engine.api_key))  # one argument: a key may start with "-"
         gateway_url = listener_url(sock) if sock is not None else configured_url(settings)
         print(
             f"*** Gateway on {gateway_url}. No engine URL configured: starting the SGLang SIMULATOR "

@@ -83,26 +83,34 @@ def build_argv(plan: LaunchPlan, *, api_key: str, program: EngineProgram = SGLAN
     for flag, value in server_flags(plan, api_key):
         if program.accepts is not None and flag not in program.accepts:
             continue
-        argv.append(program.renames.get(flag, flag))
+        name = program.renames.get(flag, flag)
+        if flag == API_KEY_FLAG:
+            argv.append(api_key_arg(api_key, name))
+            continue
+        argv.append(name)
         if value is not None:
             argv.append(value)
     return argv
 
 
+def api_key_arg(api_key: str, flag: str = API_KEY_FLAG) -> str:
+    """The API key as one argument, ``--api-key=KEY``: a key that starts with "-" (one generated
+    key in 64 does) would otherwise be read by the engine's argparse as a flag of its own, and the
+    engine would refuse to start."""
+    return f"{flag}={api_key}"
+
+
 def redact_argv(argv: Sequence[str], replacement: str = REDACTED) -> list[str]:
-    """``argv`` with the value after ``--api-key`` replaced, for printing and logging."""
-    out = list(argv)
-    for i, arg in enumerate(out[:-1]):
-        if arg == API_KEY_FLAG:
-            out[i + 1] = replacement
-    return out
+    """``argv`` with the API key replaced, for printing and logging."""
+    return [api_key_arg(replacement) if _is_api_key_arg(arg) else arg for arg in argv]
 
 
 def shell_command(argv: Sequence[str], key_file: str) -> str:
     """``argv`` as one shell line that reads the API key from ``key_file`` when it runs, so the
     printed command can be pasted without the key ever being shown."""
-    parts = [shlex.quote(arg) for arg in redact_argv(argv)]
-    for i, arg in enumerate(argv[:-1]):
-        if arg == API_KEY_FLAG:
-            parts[i + 1] = f'"$(cat {shlex.quote(key_file)})"'
-    return " ".join(parts)
+    reads_key = api_key_arg(f'"$(cat {shlex.quote(key_file)})"')
+    return " ".join(reads_key if _is_api_key_arg(arg) else shlex.quote(arg) for arg in argv)
+
+
+def _is_api_key_arg(arg: str) -> bool:
+    return arg.startswith(API_KEY_FLAG + "=")

@@ -31,7 +31,7 @@ def test_fp8_on_h100_builds_the_full_sglang_command() -> None:
         "--model-path", "/models/r1",
         "--host", "127.0.0.1",
         "--port", "30000",
-        "--api-key", KEY,
+        f"--api-key={KEY}",
         "--enable-metrics",
         "--tp-size", "1",
         "--dp-size", "1",
@@ -65,7 +65,7 @@ def test_the_simulator_takes_only_the_flags_it_shares_with_sglang() -> None:
     argv = build_argv(plan, api_key=KEY, program=simulator_program(python="/venv/python"))
     assert argv == [
         "/venv/python", "-m", "engine.simulator",
-        "--host", "127.0.0.1", "--port", "31234", "--api-key", KEY, "--model", "r1",
+        "--host", "127.0.0.1", "--port", "31234", f"--api-key={KEY}", "--model", "r1",
     ]  # fmt: skip
 
 
@@ -73,8 +73,22 @@ def test_the_key_never_shows_in_printed_commands() -> None:
     plan = plan_launch(gpus("h200.csv"), checkpoint(R1_DISTILL), LaunchRequest(model_path="/models/r1"))
     argv = build_argv(plan, api_key=KEY)
     redacted = redact_argv(argv)
-    assert KEY not in redacted and redacted[redacted.index("--api-key") + 1] == REDACTED
+    assert KEY not in redacted and f"--api-key={REDACTED}" in redacted
     shell = shell_command(argv, "/var/lib/gateway/keys/engine-api-key")
     assert KEY not in shell
-    assert '--api-key "$(cat /var/lib/gateway/keys/engine-api-key)"' in shell
+    assert '--api-key="$(cat /var/lib/gateway/keys/engine-api-key)"' in shell
     assert shell.startswith(f"{sys.executable} -m sglang.launch_server --model-path /models/r1 ")
+
+
+def test_a_key_that_starts_with_a_dash_reaches_the_engine_as_the_key() -> None:
+    """One generated key in 64 starts with "-": as a separate argument the engine's argparse took
+    it for a flag, and the engine never started."""
+    import argparse
+
+    from engine.simulator.cli import add_sim_arguments
+
+    plan = plan_launch(gpus("h100.csv"), checkpoint(R1_DISTILL), LaunchRequest(model_path="/models/r1"))
+    argv = build_argv(plan, api_key="-5xq_key", program=simulator_program())
+    parser = argparse.ArgumentParser()
+    add_sim_arguments(parser)
+    assert parser.parse_args(argv[3:]).api_key == "-5xq_key"
